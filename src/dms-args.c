@@ -1,0 +1,138 @@
+/* Parsing the passdb args string. */
+
+#include "dms-args.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char error_buf[256];
+
+static int __attribute__((format(printf, 2, 3)))
+args_error(const char **error_r, const char *fmt, ...)
+{
+	va_list va;
+
+	va_start(va, fmt);
+	vsnprintf(error_buf, sizeof(error_buf), fmt, va);
+	va_end(va);
+	*error_r = error_buf;
+	return -1;
+}
+
+bool dms_separator_valid(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u > ' ' && u < 0x7f && !isalnum(u) &&
+		strchr("@.:|%", c) == NULL;
+}
+
+static int parse_bool(const char *value, bool *value_r)
+{
+	if (strcmp(value, "yes") == 0 || value[0] == '\0')
+		*value_r = true;
+	else if (strcmp(value, "no") == 0)
+		*value_r = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_setting(struct dms_args *a, const char *key,
+			 const char *value, const char **error_r)
+{
+	if (strcmp(key, "separator") == 0) {
+		if (strlen(value) != 1 || !dms_separator_valid(value[0])) {
+			return args_error(error_r, "Invalid separator=%s: must "
+				"be one punctuation character other than "
+				"@ . : | %%", value);
+		}
+		a->separator = value[0];
+	} else if (strcmp(key, "scheme") == 0) {
+		a->scheme = dms_scheme_parse(value, strlen(value));
+		if (a->scheme == DMS_SCHEME_INVALID) {
+			return args_error(error_r, "Unknown scheme=%s (known: "
+				"SHA512-CRYPT SHA256-CRYPT BLF-CRYPT "
+				"MD5-CRYPT CRYPT)", value);
+		}
+	} else if (strcmp(key, "username_format") == 0) {
+		if (value[0] == '\0')
+			return args_error(error_r, "Empty username_format");
+		free(a->username_format);
+		a->username_format = strdup(value);
+	} else if (strcmp(key, "blocking") == 0) {
+		if (parse_bool(value, &a->blocking) < 0) {
+			return args_error(error_r, "Invalid blocking=%s: "
+					  "use yes or no", value);
+		}
+	} else {
+		return args_error(error_r, "Unknown parameter: %s", key);
+	}
+	return 0;
+}
+
+int dms_args_parse(const char *args, struct dms_args *args_r,
+		   const char **error_r)
+{
+	struct dms_args a = {
+		.separator = DMS_ARGS_DEFAULT_SEPARATOR,
+		.scheme = DMS_DEFAULT_SCHEME,
+	};
+	char token[1024];
+
+	while (*args == ' ' || *args == '\t')
+		args++;
+	while (*args != '\0' && *args != '/') {
+		size_t len = strcspn(args, " \t");
+		char *value;
+
+		if (len >= sizeof(token)) {
+			dms_args_free(&a);
+			return args_error(error_r, "Parameter too long");
+		}
+		memcpy(token, args, len);
+		token[len] = '\0';
+		args += len;
+		while (*args == ' ' || *args == '\t')
+			args++;
+
+		value = strchr(token, '=');
+		if (value != NULL)
+			*value++ = '\0';
+		if (parse_setting(&a, token, value == NULL ? "" : value,
+				  error_r) < 0) {
+			dms_args_free(&a);
+			return -1;
+		}
+	}
+	if (*args == '\0') {
+		dms_args_free(&a);
+		return args_error(error_r, "Missing the store's absolute "
+				  "path in args (e.g. %s)",
+				  DMS_DEFAULT_MASTER_STORE);
+	}
+	a.path = strdup(args);
+	/* trailing white space is not part of the path */
+	for (size_t n = strlen(a.path); n > 0 &&
+	     (a.path[n-1] == ' ' || a.path[n-1] == '\t'); n--)
+		a.path[n-1] = '\0';
+	if (a.username_format == NULL)
+		a.username_format = strdup(DMS_ARGS_DEFAULT_USERNAME_FORMAT);
+	if (a.path == NULL || a.username_format == NULL) {
+		dms_args_free(&a);
+		return args_error(error_r, "Out of memory");
+	}
+	*args_r = a;
+	return 0;
+}
+
+void dms_args_free(struct dms_args *args)
+{
+	free(args->username_format);
+	free(args->path);
+	args->username_format = NULL;
+	args->path = NULL;
+}

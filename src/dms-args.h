@@ -1,0 +1,36 @@
+#ifndef DMS_ARGS_H
+#define DMS_ARGS_H
+
+#include <stdbool.h>
+#include "dms-password.h"
+
+/* passdb { args = [KEY=VALUE ...] PATH }, following passwd-file's
+   convention: options first, then the store's absolute path. */
+struct dms_args {
+	/* the separator of "target<sep>master" in the self-splitting way */
+	char separator;
+	/* scheme of stored values without a {SCHEME} prefix */
+	enum dms_scheme scheme;
+	/* %variables expanded to the name looked up in the store */
+	char *username_format;
+	/* verify in Dovecot's auth-worker processes */
+	bool blocking;
+	char *path;
+};
+
+#define DMS_ARGS_DEFAULT_SEPARATOR '*'
+#define DMS_ARGS_DEFAULT_USERNAME_FORMAT "%u"
+/* docker-mailserver's file and the one the setup CLI writes */
+#define DMS_DEFAULT_MASTER_STORE "/etc/dovecot/dovecot-masters.cf"
+
+/* Returns 0, or -1 with *error_r (valid until the next call). The strings
+   in ARGS_R are malloc()ed; free them with dms_args_free(). */
+int dms_args_parse(const char *args, struct dms_args *args_r,
+		   const char **error_r);
+void dms_args_free(struct dms_args *args);
+
+/* Whether C may separate target and master: one printable ASCII
+   character that is not a letter, digit, '@', '.', ':', '|' or '%'. */
+bool dms_separator_valid(char c);
+
+#endif

@@ -1,0 +1,467 @@
+/* Parsing the master store into a hash table, and reloading it when the
+   file changes. */
+
+#include "dms-store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* One parsed version of the file. Names and passwords point into buf,
+   NUL-terminated in place. */
+struct dms_store_data {
+	char *buf;
+	size_t buf_len;
+	struct dms_store_entry *entries;
+	size_t count;
+	/* open addressing: entry index + 1, 0 = empty slot */
+	uint32_t *slots;
+	size_t slot_mask;
+	unsigned int skipped;
+};
+
+struct dms_store {
+	char *path;
+	enum dms_scheme default_scheme;
+	struct stat st;
+	struct dms_store_data *data;
+	char error[512];
+};
+
+struct parse_ctx {
+	dms_store_warning_t *warning;
+	void *context;
+	unsigned int warnings;
+};
+
+static uint64_t hash_name(const char *name)
+{
+	/* FNV-1a: the keys come from the administrator's file, so a simple
+	   hash without a secret seed cannot be flooded by clients */
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void data_free(struct dms_store_data **_data)
+{
+	struct dms_store_data *data = *_data;
+
+	if (data == NULL)
+		return;
+	*_data = NULL;
+	/* the buffer holds password hashes */
+	if (data->buf != NULL) {
+		dms_wipe(data->buf, data->buf_len);
+		free(data->buf);
+	}
+	free(data->entries);
+	free(data->slots);
+	free(data);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+parse_warn(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...);
+
+static void parse_warn(struct parse_ctx *ctx, unsigned int line,
+		       const char *fmt, ...)
+{
+	char msg[512];
+	va_list args;
+
+	if (ctx->warning == NULL || ++ctx->warnings > DMS_STORE_WARNINGS_MAX)
+		return;
+	va_start(args, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, args);
+	va_end(args);
+	ctx->warning(ctx->context, line, msg);
+}
+
+static bool name_char_ok(unsigned char c)
+{
+	return c > ' ' && c != 0x7f;
+}
+
+static struct dms_store_entry *
+data_find(const struct dms_store_data *data, const char *name,
+	  size_t *slot_r)
+{
+	size_t i = hash_name(name) & data->slot_mask;
+
+	for (; data->slots[i] != 0; i = (i + 1) & data->slot_mask) {
+		struct dms_store_entry *e = &data->entries[data->slots[i] - 1];
+
+		if (strcmp(e->name, name) == 0)
+			return e;
+	}
+	*slot_r = i;
+	return NULL;
+}
+
+/* Parse one line (NUL-terminated in place, without its '\n'). Returns the
+   entry's fields through name_r/password_r, or FALSE with a warning. */
+static bool parse_line(struct parse_ctx *ctx, unsigned int lineno,
+		       char *line, size_t len, enum dms_scheme default_scheme,
+		       char **name_r, char **password_r)
+{
+	char *name, *p, *end, *password;
+	enum dms_scheme scheme;
+	const char *hash, *error;
+
+	if (memchr(line, '\0', len) != NULL) {
+		parse_warn(ctx, lineno, "NUL byte in line; line skipped");
+		return false;
+	}
+	/* trailing CR (CRLF files) and white space */
+	while (len > 0 && (line[len-1] == '\r' || line[len-1] == ' ' ||
+			   line[len-1] == '\t'))
+		line[--len] = '\0';
+	name = line;
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (*name == '\0' || *name == '#')
+		return false;
+
+	p = name + strcspn(name, ":|");
+	if (*p == '\0') {
+		parse_warn(ctx, lineno, "missing '|' or ':' after the name; "
+			   "line skipped");
+		return false;
+	}
+	if (p == name) {
+		parse_warn(ctx, lineno, "empty name; line skipped");
+		return false;
+	}
+	if ((size_t)(p - name) > DMS_STORE_NAME_MAX) {
+		parse_warn(ctx, lineno, "name longer than %d bytes; "
+			   "line skipped", DMS_STORE_NAME_MAX);
+		return false;
+	}
+	for (char *c = name; c < p; c++) {
+		if (!name_char_ok((unsigned char)*c)) {
+			parse_warn(ctx, lineno, "white space or control "
+				   "character in the name; line skipped");
+			return false;
+		}
+	}
+	password = p + 1;
+	if (*p == ':') {
+		/* passwd-file: the remaining fields are for userdbs */
+		end = strchr(password, ':');
+		if (end != NULL)
+			*end = '\0';
+	}
+	*p = '\0';
+	if (*password == '\0') {
+		parse_warn(ctx, lineno, "%s: empty password; line skipped",
+			   name);
+		return false;
+	}
+	if (strlen(password) > DMS_STORE_PASSWORD_MAX) {
+		parse_warn(ctx, lineno, "%s: password field longer than %d "
+			   "bytes; line skipped", name,
+			   DMS_STORE_PASSWORD_MAX);
+		return false;
+	}
+	/* kept, so that a login says precisely why it is refused */
+	if (dms_password_parse(password, default_scheme, &scheme, &hash,
+			       &error) < 0) {
+		parse_warn(ctx, lineno, "%s: %s; logins as %s will fail",
+			   name, error, name);
+	}
+	*name_r = name;
+	*password_r = password;
+	return true;
+}
+
+static struct dms_store_data *
+data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
+	   struct parse_ctx *ctx)
+{
+	struct dms_store_data *data;
+	size_t lines = 1, cap = 16, i, slot;
+	unsigned int lineno = 0;
+	char *line, *next, *bufend = buf + len;
+
+	data = calloc(1, sizeof(*data));
+	if (data == NULL)
+		return NULL;
+	data->buf = buf;
+	data->buf_len = len;
+	for (i = 0; i < len; i++) {
+		if (buf[i] == '\n')
+			lines++;
+	}
+	while (cap < lines * 2)
+		cap *= 2;
+	data->entries = calloc(lines, sizeof(*data->entries));
+	data->slots = calloc(cap, sizeof(*data->slots));
+	if (data->entries == NULL || data->slots == NULL ||
+	    lines > UINT32_MAX - 1) {
+		data->buf = NULL;
+		data_free(&data);
+		return NULL;
+	}
+	data->slot_mask = cap - 1;
+
+	for (line = buf; line < bufend; line = next) {
+		char *name, *password;
+		size_t line_len;
+		char *nl = memchr(line, '\n', (size_t)(bufend - line));
+
+		lineno++;
+		line_len = (nl != NULL ? nl : bufend) - line;
+		next = nl != NULL ? nl + 1 : bufend;
+		line[line_len] = '\0';
+
+		if (!parse_line(ctx, lineno, line, line_len, default_scheme,
+				&name, &password)) {
+			/* comments and blank lines are not "skipped" */
+			const char *s = line + strspn(line, " \t\r");
+			if (*s != '\0' && *s != '#')
+				data->skipped++;
+			continue;
+		}
+		struct dms_store_entry *dup = data_find(data, name, &slot);
+		if (dup != NULL) {
+			parse_warn(ctx, lineno, "%s: duplicate name (first at "
+				   "line %u); line skipped", name, dup->line);
+			data->skipped++;
+			continue;
+		}
+		data->entries[data->count].name = name;
+		data->entries[data->count].password = password;
+		data->entries[data->count].line = lineno;
+		data->slots[slot] = (uint32_t)++data->count;
+	}
+	if (ctx->warnings > DMS_STORE_WARNINGS_MAX && ctx->warning != NULL) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%u more malformed lines skipped",
+			 ctx->warnings - DMS_STORE_WARNINGS_MAX);
+		ctx->warning(ctx->context, 0, msg);
+	}
+	return data;
+}
+
+struct dms_store *dms_store_new(const char *path,
+				enum dms_scheme default_scheme)
+{
+	struct dms_store *store = calloc(1, sizeof(*store));
+
+	if (store == NULL)
+		return NULL;
+	store->path = strdup(path);
+	if (store->path == NULL) {
+		free(store);
+		return NULL;
+	}
+	store->default_scheme = default_scheme;
+	return store;
+}
+
+struct dms_store *dms_store_new_from_buffer(const char *text, size_t len,
+					    enum dms_scheme default_scheme,
+					    dms_store_warning_t *warning,
+					    void *context)
+{
+	struct parse_ctx ctx = { warning, context, 0 };
+	struct dms_store *store;
+	char *buf;
+
+	store = calloc(1, sizeof(*store));
+	buf = malloc(len + 1);
+	if (store == NULL || buf == NULL) {
+		free(store);
+		free(buf);
+		return NULL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	store->default_scheme = default_scheme;
+	store->data = data_parse(buf, len, default_scheme, &ctx);
+	if (store->data == NULL) {
+		free(buf);
+		free(store);
+		return NULL;
+	}
+	return store;
+}
+
+void dms_store_free(struct dms_store **_store)
+{
+	struct dms_store *store = *_store;
+
+	if (store == NULL)
+		return;
+	*_store = NULL;
+	data_free(&store->data);
+	free(store->path);
+	free(store);
+}
+
+static bool stat_equal(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+		a->st_size == b->st_size &&
+		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+		a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+		a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int store_fail(struct dms_store *store, const char **error_r,
+		      const char *func)
+{
+	snprintf(store->error, sizeof(store->error), "%s(%s) failed: %s",
+		 func, store->path, strerror(errno));
+	*error_r = store->error;
+	return -1;
+}
+
+/* Read the whole file into a NUL-terminated buffer. */
+static int read_file(struct dms_store *store, int fd, struct stat *st,
+		     char **buf_r, size_t *len_r, const char **error_r)
+{
+	size_t size, len = 0;
+	char *buf;
+	ssize_t ret;
+
+	if (fstat(fd, st) < 0)
+		return store_fail(store, error_r, "fstat");
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(store->error, sizeof(store->error),
+			 "%s is not a regular file", store->path);
+		*error_r = store->error;
+		return -1;
+	}
+	if ((unsigned long long)st->st_size > DMS_STORE_FILE_MAX) {
+		snprintf(store->error, sizeof(store->error),
+			 "%s is larger than %lu bytes; refusing to load it",
+			 store->path, DMS_STORE_FILE_MAX);
+		*error_r = store->error;
+		return -1;
+	}
+	size = (size_t)st->st_size + 1;
+	buf = malloc(size + 1);
+	if (buf == NULL)
+		return store_fail(store, error_r, "malloc");
+	/* the file may grow while it is read; read to EOF regardless */
+	for (;;) {
+		if (len == size) {
+			char *nbuf;
+
+			if (size > DMS_STORE_FILE_MAX) {
+				free(buf);
+				snprintf(store->error, sizeof(store->error),
+					 "%s grew past %lu bytes while read",
+					 store->path, DMS_STORE_FILE_MAX);
+				*error_r = store->error;
+				return -1;
+			}
+			size *= 2;
+			nbuf = realloc(buf, size + 1);
+			if (nbuf == NULL) {
+				free(buf);
+				return store_fail(store, error_r, "realloc");
+			}
+			buf = nbuf;
+		}
+		ret = read(fd, buf + len, size - len);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			free(buf);
+			return store_fail(store, error_r, "read");
+		}
+		if (ret == 0)
+			break;
+		len += (size_t)ret;
+	}
+	buf[len] = '\0';
+	*buf_r = buf;
+	*len_r = len;
+	return 0;
+}
+
+int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
+		      void *context, const char **error_r)
+{
+	struct parse_ctx ctx = { warning, context, 0 };
+	struct dms_store_data *data;
+	struct stat st;
+	size_t len = 0;
+	char *buf = NULL;
+	int fd, ret;
+
+	if (store->path == NULL)
+		return 0;
+	if (stat(store->path, &st) < 0) {
+		data_free(&store->data);
+		return store_fail(store, error_r, "stat");
+	}
+	if (store->data != NULL && stat_equal(&st, &store->st))
+		return 0;
+
+	/* whatever happens next, the old contents are not used again */
+	data_free(&store->data);
+	fd = open(store->path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return store_fail(store, error_r, "open");
+	ret = read_file(store, fd, &st, &buf, &len, error_r);
+	(void)close(fd);
+	if (ret < 0)
+		return -1;
+	data = data_parse(buf, len, store->default_scheme, &ctx);
+	if (data == NULL) {
+		free(buf);
+		errno = ENOMEM;
+		return store_fail(store, error_r, "parse");
+	}
+	store->data = data;
+	/* fstat() of what was read: a file replaced meanwhile is seen as
+	   changed by the next refresh */
+	store->st = st;
+	return 1;
+}
+
+int dms_store_lookup(const struct dms_store *store, const char *name,
+		     const struct dms_store_entry **entry_r)
+{
+	size_t slot;
+	const struct dms_store_entry *e;
+
+	if (store->data == NULL)
+		return 0;
+	e = data_find(store->data, name, &slot);
+	if (e == NULL)
+		return 0;
+	*entry_r = e;
+	return 1;
+}
+
+size_t dms_store_count(const struct dms_store *store)
+{
+	return store->data == NULL ? 0 : store->data->count;
+}
+
+const char *dms_store_path(const struct dms_store *store)
+{
+	return store->path;
+}
+
+unsigned int dms_store_skipped_lines(const struct dms_store *store)
+{
+	return store->data == NULL ? 0 : store->data->skipped;
+}

@@ -1,0 +1,62 @@
+#ifndef DMS_STORE_H
+#define DMS_STORE_H
+
+#include <stddef.h>
+#include "dms-password.h"
+
+/* The master store: docker-mailserver's dovecot-masters.cf
+   ("NAME|{SCHEME}HASH") and Dovecot passwd-file lines
+   ("NAME:{SCHEME}HASH[:...]") in one file, '#' comments, blank lines and
+   CRLF endings allowed. Names are looked up in O(1) through a hash table.
+   The data layer never logs: warnings go to a callback, errors to error_r. */
+
+/* Longest name and password field accepted; longer lines are skipped. */
+#define DMS_STORE_NAME_MAX 255
+#define DMS_STORE_PASSWORD_MAX 1024
+/* A larger file is refused as a whole rather than read into memory. */
+#define DMS_STORE_FILE_MAX (512UL * 1024 * 1024)
+/* Malformed lines reported one by one; the rest only counted. */
+#define DMS_STORE_WARNINGS_MAX 10
+
+struct dms_store;
+
+struct dms_store_entry {
+	const char *name;
+	/* "{SCHEME}HASH" or a bare hash, as in the file */
+	const char *password;
+	unsigned int line;
+};
+
+/* line is 0 for a summary about the whole file */
+typedef void dms_store_warning_t(void *context, unsigned int line,
+				 const char *message);
+
+struct dms_store *dms_store_new(const char *path,
+				enum dms_scheme default_scheme);
+void dms_store_free(struct dms_store **store);
+
+/* Parse TEXT (LEN bytes, NULs allowed) into a store that has no file
+   behind it. Used by the unit tests and the fuzzer. */
+struct dms_store *dms_store_new_from_buffer(const char *text, size_t len,
+					    enum dms_scheme default_scheme,
+					    dms_store_warning_t *warning,
+					    void *context);
+
+/* Bring the store in line with its file: stat() it and re-read it when
+   its inode, size, mtime or ctime changed. Returns 1 when (re)loaded, 0
+   when unchanged, -1 with *error_r (valid until the next call) when the
+   file cannot be read: the store is then empty, so no stale credentials
+   are ever used, until a later refresh succeeds. */
+int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
+		      void *context, const char **error_r);
+
+/* Returns 1 and *entry_r (valid until the next refresh), or 0. */
+int dms_store_lookup(const struct dms_store *store, const char *name,
+		     const struct dms_store_entry **entry_r);
+
+size_t dms_store_count(const struct dms_store *store);
+const char *dms_store_path(const struct dms_store *store);
+/* Lines skipped as malformed or duplicate by the last load. */
+unsigned int dms_store_skipped_lines(const struct dms_store *store);
+
+#endif

@@ -1,0 +1,11 @@
+#ifndef TEST_DMS_H
+#define TEST_DMS_H
+
+#include <check.h>
+
+Suite *login_suite(void);
+Suite *password_suite(void);
+Suite *store_suite(void);
+Suite *args_suite(void);
+
+#endif

@@ -1,0 +1,337 @@
+#include "test-dms.h"
+#include "dms-store.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FIXTURE_HASH "{SHA512-CRYPT}$6$IOybywiyl1nuDno0$gRW625qH7ThmbRaByNVpuAGgDOkMd7tc3yuVmwVRuk7IXgiN8KDwcqtMcU0LyvS5RGAskbplavjPpCmFjbKEt1"
+#define H6 "{SHA512-CRYPT}$6$oynLeHesjD5YryQo$p0xrRRXKlfQdwFZA9plxKBpVLK/sFqmbCpZCL5C8KL88/DKtBMufQUI3yOyG6hZbLxzVFU0qPpQB/oBqMErrN0"
+
+struct warnings {
+	unsigned int count;
+	unsigned int last_line;
+	char last[512];
+};
+
+static void collect(void *context, unsigned int line, const char *message)
+{
+	struct warnings *w = context;
+
+	w->count++;
+	w->last_line = line;
+	snprintf(w->last, sizeof(w->last), "%s", message);
+}
+
+/* Each case: the file's text, then the names that must be found with the
+   password they must have ("" = must not be found), the count of entries
+   and of warnings. */
+static const struct {
+	const char *text;
+	size_t len; /* 0 = strlen(text) */
+	const char *name1, *password1;
+	const char *name2, *password2;
+	size_t count;
+	unsigned int warnings;
+} cases[] = {
+	/* docker-mailserver's real fixture line */
+	{ "masterusername|" FIXTURE_HASH "\n", 0,
+	  "masterusername", FIXTURE_HASH, NULL, NULL, 1, 0 },
+	/* passwd-file lines, extra fields ignored */
+	{ "admin:" H6 ":::::\nbackup:" H6 "\n", 0,
+	  "admin", H6, "backup", H6, 2, 0 },
+	{ "admin:" H6 ":1000:1000::/home/admin::userdb_quota=1G\n", 0,
+	  "admin", H6, NULL, NULL, 1, 0 },
+	/* comments, blank lines, CRLF, no final newline, trailing blanks */
+	{ "# masters\r\n\r\n  # indented comment\nadmin|" H6 "\r\n"
+	  "\t\nbackup|" H6 "  \t", 0,
+	  "admin", H6, "backup", H6, 2, 0 },
+	{ "", 0, "admin", "", NULL, NULL, 0, 0 },
+	{ "\n\n\n", 0, "admin", "", NULL, NULL, 0, 0 },
+	{ "# only a comment", 0, "#", "", NULL, NULL, 0, 0 },
+	/* duplicates: the first wins, as in passwd-file */
+	{ "admin|first\nadmin|second\n", 0, "admin", "first", NULL, NULL,
+	  1, 3 },
+	/* malformed lines are skipped, the good ones stay */
+	{ "nodelimiter\nadmin|" H6 "\n|nohash\nempty|\n", 0,
+	  "admin", H6, "", "", 1, 3 },
+	{ "bad name|" H6 "\nok|" H6 "\n", 0,
+	  "bad name", "", "ok", H6, 1, 1 },
+	{ "ctl\x01name|" H6 "\nok|" H6 "\n", 0,
+	  "ctl\x01name", "", "ok", H6, 1, 1 },
+	/* NUL bytes: only the line that has one is lost */
+	{ "nul\0x|" H6 "\nok|" H6 "\n", sizeof("nul\0x|" H6 "\nok|" H6 "\n") - 1,
+	  "nul", "", "ok", H6, 1, 1 },
+	/* names are exact: no case folding, no trimming of the name */
+	{ "Admin|" H6 "\n", 0, "admin", "", "Admin", H6, 1, 0 },
+	/* a*b*c as a store name is legal (it can never be split to) */
+	{ "a*b*c|" H6 "\n", 0, "a*b*c", H6, NULL, NULL, 1, 0 },
+	/* an unknown scheme is kept (a login says why it fails), warned */
+	{ "plain|{PLAIN}secret\n", 0, "plain", "{PLAIN}secret", NULL, NULL,
+	  1, 1 },
+	/* '|' first: the rest of the line is the value (DMS format) */
+	{ "admin|{CRYPT}$y$j9T$a$b:c\n", 0, "admin", "{CRYPT}$y$j9T$a$b:c",
+	  NULL, NULL, 1, 0 },
+	/* ':' first: passwd-file */
+	{ "admin:{CRYPT}x|y:z\n", 0, "admin", "{CRYPT}x|y", NULL, NULL,
+	  1, 0 },
+};
+
+START_TEST(test_parse)
+{
+	struct warnings w = { 0, 0, "" };
+	size_t len = cases[_i].len != 0 ? cases[_i].len :
+		strlen(cases[_i].text);
+	struct dms_store *store = dms_store_new_from_buffer(cases[_i].text,
+		len, DMS_SCHEME_SHA512_CRYPT, collect, &w);
+	const struct dms_store_entry *e;
+
+	ck_assert_ptr_nonnull(store);
+	ck_assert_uint_eq(dms_store_count(store), cases[_i].count);
+	ck_assert_msg(w.count == cases[_i].warnings,
+		      "case %d: %u warnings, last: %s", _i, w.count, w.last);
+	if (cases[_i].name1 != NULL) {
+		if (cases[_i].password1[0] == '\0')
+			ck_assert_int_eq(dms_store_lookup(store,
+					 cases[_i].name1, &e), 0);
+		else {
+			ck_assert_int_eq(dms_store_lookup(store,
+					 cases[_i].name1, &e), 1);
+			ck_assert_str_eq(e->password, cases[_i].password1);
+			ck_assert_str_eq(e->name, cases[_i].name1);
+		}
+	}
+	if (cases[_i].name2 != NULL && cases[_i].name2[0] != '\0') {
+		if (cases[_i].password2[0] == '\0')
+			ck_assert_int_eq(dms_store_lookup(store,
+					 cases[_i].name2, &e), 0);
+		else {
+			ck_assert_int_eq(dms_store_lookup(store,
+					 cases[_i].name2, &e), 1);
+			ck_assert_str_eq(e->password, cases[_i].password2);
+		}
+	}
+	dms_store_free(&store);
+	ck_assert_ptr_null(store);
+}
+END_TEST
+
+START_TEST(test_line_numbers)
+{
+	struct warnings w = { 0, 0, "" };
+	const char *text = "# c\n\nadmin|" H6 "\nbroken\n";
+	struct dms_store *store = dms_store_new_from_buffer(text,
+		strlen(text), DMS_SCHEME_SHA512_CRYPT, collect, &w);
+	const struct dms_store_entry *e;
+
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 1);
+	ck_assert_uint_eq(e->line, 3);
+	ck_assert_uint_eq(w.last_line, 4);
+	ck_assert_uint_eq(dms_store_skipped_lines(store), 1);
+	dms_store_free(&store);
+}
+END_TEST
+
+START_TEST(test_long_lines)
+{
+	struct warnings w = { 0, 0, "" };
+	size_t n = 1024 * 1024;
+	char *text = malloc(3 * n);
+	struct dms_store *store;
+	const struct dms_store_entry *e;
+	size_t len = 0;
+
+	/* a 1 MiB name, a 256-byte name (too long), a 255-byte name (ok),
+	   a 1 MiB password */
+	memset(text, 'n', n); len += n;
+	len += (size_t)sprintf(text + len, "|" H6 "\n");
+	memset(text + len, 'a', 256); len += 256;
+	len += (size_t)sprintf(text + len, "|" H6 "\n");
+	memset(text + len, 'b', 255); len += 255;
+	len += (size_t)sprintf(text + len, "|" H6 "\nlong|");
+	memset(text + len, 'p', n); len += n;
+	text[len++] = '\n';
+
+	store = dms_store_new_from_buffer(text, len, DMS_SCHEME_SHA512_CRYPT,
+					  collect, &w);
+	ck_assert_uint_eq(dms_store_count(store), 1);
+	ck_assert_uint_eq(w.count, 3);
+	memset(text, 'b', 255);
+	text[255] = '\0';
+	ck_assert_int_eq(dms_store_lookup(store, text, &e), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "long", &e), 0);
+	dms_store_free(&store);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_many_and_warning_cap)
+{
+	struct warnings w = { 0, 0, "" };
+	size_t n = 100000, len = 0;
+	char *text = malloc(n * 40), name[32];
+	struct dms_store *store;
+	const struct dms_store_entry *e;
+
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "m%zu|{CRYPT}$y$%zu\n", i, i);
+	for (size_t i = 0; i < 50; i++)
+		len += (size_t)sprintf(text + len, "garbage%zu\n", i);
+	store = dms_store_new_from_buffer(text, len, DMS_SCHEME_SHA512_CRYPT,
+					  collect, &w);
+	ck_assert_uint_eq(dms_store_count(store), n);
+	/* ten one by one, then one summary line */
+	ck_assert_uint_eq(w.count, DMS_STORE_WARNINGS_MAX + 1);
+	ck_assert_uint_eq(w.last_line, 0);
+	ck_assert_str_eq(w.last, "40 more malformed lines skipped");
+	ck_assert_uint_eq(dms_store_skipped_lines(store), 50);
+	for (size_t i = 0; i < n; i += 997) {
+		sprintf(name, "m%zu", i);
+		ck_assert_int_eq(dms_store_lookup(store, name, &e), 1);
+		ck_assert_uint_eq(e->line, i + 1);
+	}
+	ck_assert_int_eq(dms_store_lookup(store, "m100000", &e), 0);
+	dms_store_free(&store);
+	free(text);
+}
+END_TEST
+
+static char tmpdir[64];
+
+static void tmp_setup(void)
+{
+	strcpy(tmpdir, "/tmp/dms-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void tmp_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	/* write elsewhere and rename, as the CLI does */
+	char tmp[256];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+START_TEST(test_refresh)
+{
+	char path[128];
+	struct dms_store *store;
+	const struct dms_store_entry *e;
+	const char *error = NULL;
+
+	snprintf(path, sizeof(path), "%s/masters.cf", tmpdir);
+	store = dms_store_new(path, DMS_SCHEME_SHA512_CRYPT);
+
+	/* missing: an error, and nothing is found */
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "No such file"));
+	ck_assert_ptr_nonnull(strstr(error, path));
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+
+	write_file(path, "admin|" H6 "\n");
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 1);
+	/* unchanged: no reload */
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 0);
+
+	/* replaced: the removed master is gone at once */
+	write_file(path, "backup|" H6 "\n");
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+	ck_assert_int_eq(dms_store_lookup(store, "backup", &e), 1);
+
+	/* rewritten in place with the same size: mtime tells, once the
+	   kernel's coarse file clock has ticked */
+	usleep(20000);
+	{
+		FILE *f = fopen(path, "r+");
+		ck_assert_ptr_nonnull(f);
+		fputs("bkckup", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "backup", &e), 0);
+	ck_assert_int_eq(dms_store_lookup(store, "bkckup", &e), 1);
+
+	/* deleted: an error, and no stale credentials */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_int_eq(dms_store_lookup(store, "bkckup", &e), 0);
+	ck_assert_uint_eq(dms_store_count(store), 0);
+
+	/* a directory is not a store */
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "not a regular file"));
+	ck_assert_int_eq(rmdir(path), 0);
+
+	/* back again */
+	write_file(path, "admin|" H6 "\n");
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 1);
+	dms_store_free(&store);
+}
+END_TEST
+
+START_TEST(test_refresh_unreadable)
+{
+	char path[128];
+	struct dms_store *store;
+	const struct dms_store_entry *e;
+	const char *error;
+
+	/* root reads anything: the test drops to nobody (it runs in a
+	   child process of its own) */
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/unreadable.cf", tmpdir);
+	write_file(path, "admin|" H6 "\n");
+	store = dms_store_new(path, DMS_SCHEME_SHA512_CRYPT);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(chmod(path, 0000), 0);
+	if (geteuid() == 0)
+		ck_assert_int_eq(setuid(65534), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "Permission denied"));
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+	dms_store_free(&store);
+}
+END_TEST
+
+Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("parse");
+	TCase *tf = tcase_create("file");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_parse, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, test_line_numbers);
+	tcase_add_test(tc, test_long_lines);
+	tcase_add_test(tc, test_many_and_warning_cap);
+	suite_add_tcase(s, tc);
+
+	tcase_add_unchecked_fixture(tf, tmp_setup, tmp_teardown);
+	tcase_add_test(tf, test_refresh);
+	tcase_add_test(tf, test_refresh_unreadable);
+	suite_add_tcase(s, tf);
+	return s;
+}
