@@ -113,7 +113,8 @@ dms_master_get_login(struct dms_master_passdb_module *module,
 
 	if (!module->format_is_user) {
 		const struct var_expand_table *table;
-		unsigned int count;
+		/* in: extra entries wanted before the table's own */
+		unsigned int count = 0;
 		string_t *str = t_str_new(128);
 
 		table = auth_request_get_var_expand_table_full(request,

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install the Debian 12 packages this project builds, tests and runs with.
+# Idempotent: does nothing when everything is there. Needs root.
+set -eu
+
+PACKAGES="build-essential autoconf automake libtool pkg-config
+dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
+libcrypt-dev check sasl2-bin
+python3 python3-pytest iproute2 util-linux procps curl"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# policy-rc.d: the packages must not start the system's own Dovecot or
+# saslauthd; the project starts private instances of its own.
+policy=/usr/sbin/policy-rc.d
+created_policy=no
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	created_policy=yes
+fi
+apt-get install -y -q --no-install-recommends $missing
+[ "$created_policy" = yes ] && rm -f "$policy"
+exit 0

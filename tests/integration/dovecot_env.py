@@ -1,0 +1,308 @@
+"""A private Dovecot for one test scenario: configuration, start, stop,
+log, and the clients the tests use. Runs inside tests/integration/run.sh's
+namespace, so it listens on a loopback of its own."""
+
+import imaplib
+import os
+import poplib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+MAIL_UID = 65534  # nobody
+MAIL_GID = 65534  # nogroup
+TIMEOUT = 10      # seconds, for every client and wait
+
+USERS = {"user@example.com": "secret", "other@example.org": "other-secret"}
+MASTERS = {"admin": "top-secret", "backup": "backup-pass"}
+
+
+def doveadm_pw(password, scheme="SHA512-CRYPT"):
+    """Dovecot's own hashing: the independent reference."""
+    out = subprocess.run(["doveadm", "pw", "-s", scheme, "-p", password],
+                         check=True, capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    return out.stdout.strip()
+
+
+CONF = """
+protocols = imap pop3
+listen = 127.0.0.1
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5
+auth_verbose = yes
+auth_failure_delay = 0
+first_valid_uid = 1
+mail_location = maildir:{tmp}/mail/%d/%n
+mail_log_prefix = "%s(%u)<master=%{{auth_user}}>: "
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+# no anvil auth penalty: it delays repeated failures from one IP by up to
+# 15 s, and the tests fail on purpose many times in a row
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0600
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+{auth}
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT username_format=%u {tmp}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {tmp}/users
+  default_fields = uid={uid} gid={gid} home={tmp}/mail/%d/%n
+}}
+{extra}
+"""
+
+AUTH_MASTER = """
+auth_master_user_separator = *
+passdb {{
+  driver = dms_master
+  args = {args} {store}
+  master = yes
+  result_success = continue
+}}
+"""
+
+AUTH_SELFSPLIT = """
+auth_username_chars = abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@*
+passdb {{
+  driver = dms_master
+  args = {args} {store}
+  result_success = continue
+}}
+"""
+
+AUTH = {"master": AUTH_MASTER, "selfsplit": AUTH_SELFSPLIT}
+
+
+class Dovecot:
+    def __init__(self, mode, args="", auth=None, extra="",
+                 imap_port=143, pop3_port=110):
+        self.mode = mode
+        self.tmp = tempfile.mkdtemp(prefix="dms-it-")
+        os.chmod(self.tmp, 0o755)  # the mail uid walks into it
+        self.store = os.path.join(self.tmp, "dovecot-masters.cf")
+        self.conf = os.path.join(self.tmp, "dovecot.conf")
+        self.logfile = os.path.join(self.tmp, "dovecot.log")
+        self.imap_port = imap_port
+        self.pop3_port = pop3_port
+        self.proc = None
+        auth_tmpl = AUTH[mode] if auth is None else auth
+        fields = dict(tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID,
+                      imap_port=imap_port, pop3_port=pop3_port, extra=extra)
+        fields["auth"] = auth_tmpl.format(args=args, store=self.store)
+        with open(self.conf, "w") as f:
+            f.write(CONF.format(**fields))
+        self.write_users(USERS)
+        self.write_masters(MASTERS)
+        self.deliver("user@example.com", "Hello from the INBOX")
+
+    # -- files ------------------------------------------------------------
+    def write_users(self, users):
+        lines = ["%s:%s::::::\n" % (u, doveadm_pw(p)) for u, p in users.items()]
+        self._replace(os.path.join(self.tmp, "users"), "".join(lines))
+
+    def write_masters(self, masters, scheme="SHA512-CRYPT"):
+        """docker-mailserver's format: NAME|{SCHEME}HASH"""
+        self.write_store("".join("%s|%s\n" % (n, doveadm_pw(p, scheme))
+                                 for n, p in masters.items()))
+
+    def write_store(self, text):
+        self._replace(self.store, text)
+
+    def _replace(self, path, text):
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, path)
+
+    def deliver(self, user, subject):
+        local, domain = user.split("@")
+        base = os.path.join(self.tmp, "mail", domain, local)
+        for d in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(base, d), exist_ok=True)
+        name = os.path.join(base, "new", "%d.M1P1.test" % time.time_ns())
+        with open(name, "w") as f:
+            f.write("From: a@example.com\r\nTo: %s\r\nSubject: %s\r\n\r\n"
+                    "body\r\n" % (user, subject))
+        for root, dirs, files in os.walk(os.path.join(self.tmp, "mail")):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), MAIL_UID, MAIL_GID)
+        os.chown(os.path.join(self.tmp, "mail"), MAIL_UID, MAIL_GID)
+
+    # -- process ----------------------------------------------------------
+    def start(self, expect_port=True):
+        # a session of its own: on shutdown Dovecot's master signals its
+        # whole process group, which must not include the test runner
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        if not expect_port:
+            return
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dovecot exited: %s" % self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.imap_port),
+                                         timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("dovecot did not listen: %s" % self.log())
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=TIMEOUT)
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(self.logfile, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_mark(self):
+        return len(self.log())
+
+    def log_since(self, mark):
+        return self.log()[mark:]
+
+    def wait_log(self, mark, text, timeout=TIMEOUT):
+        """Log lines can land a moment after the client's answer."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log_since(mark):
+                return True
+            time.sleep(0.05)
+        return False
+
+    # -- clients ----------------------------------------------------------
+    def imap_login(self, user, password):
+        """Returns ("OK", inbox subjects) or ("NO", server's text)."""
+        imap = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=TIMEOUT)
+        try:
+            imap.login(user, password)
+        except imaplib.IMAP4.error as e:
+            imap.shutdown()
+            return "NO", str(e)
+        try:
+            typ, data = imap.select("INBOX", readonly=True)
+            assert typ == "OK"
+            if int(data[0]) == 0:
+                return "OK", []
+            typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            subjects = [d[1].decode().strip() for d in data
+                        if isinstance(d, tuple)]
+            return "OK", subjects
+        finally:
+            imap.logout()
+
+    def imap_cram_md5(self, user, password):
+        imap = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=TIMEOUT)
+        try:
+            imap.login_cram_md5(user, password)
+            imap.logout()
+            return "OK", ""
+        except imaplib.IMAP4.error as e:
+            imap.shutdown()
+            return "NO", str(e)
+
+    def pop3_login(self, user, password):
+        """Returns ("OK", message count) or ("NO", server's text)."""
+        pop = poplib.POP3("127.0.0.1", self.pop3_port, timeout=TIMEOUT)
+        try:
+            pop.user(user)
+            pop.pass_(password)
+        except poplib.error_proto as e:
+            pop.close()
+            return "NO", str(e)
+        count, _ = pop.stat()
+        pop.quit()
+        return "OK", count
+
+    def doveadm_auth_test(self, user, password, service="imap"):
+        out = subprocess.run(["doveadm", "-c", self.conf, "auth", "test",
+                              "-x", "service=" + service, user, password],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        return out.returncode, out.stdout + out.stderr
+
+
+class Saslauthd:
+    """saslauthd -a rimap against the private Dovecot, and testsaslauthd."""
+
+    def __init__(self, imap_port=143):
+        self.dir = tempfile.mkdtemp(prefix="dms-sasl-")
+        host = "127.0.0.1" if imap_port == 143 else "127.0.0.1/%d" % imap_port
+        self.proc = subprocess.Popen(
+            ["saslauthd", "-a", "rimap", "-O", host, "-m", self.dir,
+             "-n", "1", "-d"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(os.path.join(self.dir, "mux")):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("saslauthd did not start")
+            time.sleep(0.05)
+
+    def test(self, user, password):
+        out = subprocess.run(["testsaslauthd", "-f",
+                              os.path.join(self.dir, "mux"),
+                              "-u", user, "-p", password],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        return out.returncode, out.stdout.strip()
+
+    def cleanup(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
+        shutil.rmtree(self.dir, ignore_errors=True)

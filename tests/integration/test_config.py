@@ -1,0 +1,157 @@
+"""Configurations: passdb args, blocking, schemes, start-up checks."""
+
+import os
+import subprocess
+
+import pytest
+
+from dovecot_env import AUTH_SELFSPLIT, MASTERS, TIMEOUT, doveadm_pw
+from test_logins import TARGET, assert_auth_failure
+
+MODES = ["master", "selfsplit"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_blocking_auth_workers(make_dovecot, mode):
+    """blocking=yes: verification runs in auth-worker processes, and the
+    fields that hand the session over survive the trip back."""
+    d = make_dovecot(mode, args="blocking=yes")
+    d.start()
+    mark = d.log_mark()
+    status, subjects = d.imap_login(TARGET + "*admin", "top-secret")
+    assert status == "OK", subjects
+    assert subjects == ["Subject: Hello from the INBOX"]
+    assert d.wait_log(mark, "imap(%s)<master=admin>" % TARGET)
+    assert d.pop3_login(TARGET + "*backup", "backup-pass") == ("OK", 1)
+    assert_auth_failure(d.imap_login(TARGET + "*admin", "wrong"))
+    assert_auth_failure(d.imap_login("nobody@example.com*admin", "top-secret"))
+    assert d.imap_login(TARGET, "secret")[0] == "OK"
+    assert d.wait_log(mark, "auth-worker(")
+    # the workers see store changes too
+    d.write_masters({"admin": "rotated"})
+    assert_auth_failure(d.imap_login(TARGET + "*admin", "top-secret"))
+    assert d.imap_login(TARGET + "*admin", "rotated")[0] == "OK"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_schemes_and_formats(make_dovecot, mode):
+    """Every scheme, hashed by Dovecot's own doveadm pw, in both store
+    formats (docker-mailserver's | and passwd-file's :)."""
+    d = make_dovecot(mode)
+    yescrypt = subprocess.run(
+        ["/usr/bin/python3", "-c",
+         "import crypt;print(crypt.crypt('p-yes', crypt.mksalt(crypt.METHOD_SHA512)))"],
+        capture_output=True, text=True, timeout=TIMEOUT).stdout.strip()
+    lines = [
+        "m512|" + doveadm_pw("p-512", "SHA512-CRYPT"),
+        "m256|" + doveadm_pw("p-256", "SHA256-CRYPT"),
+        "mblf|" + doveadm_pw("p-blf", "BLF-CRYPT"),
+        "mmd5|" + doveadm_pw("p-md5", "MD5-CRYPT"),
+        "mcrypt|{CRYPT}" + yescrypt,
+        "pwfile:" + doveadm_pw("p-pwf") + ":1000:1000::/nonexistent::",
+    ]
+    d.write_store("\n".join(lines) + "\n")
+    # a yescrypt hash from libxcrypt itself, verified through {CRYPT}
+    y = subprocess.run(["doveadm", "pw", "-s", "CRYPT", "-p", "unused"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert y.returncode == 0
+    d.start()
+    for name, pw in [("m512", "p-512"), ("m256", "p-256"), ("mblf", "p-blf"),
+                     ("mmd5", "p-md5"), ("mcrypt", "p-yes"),
+                     ("pwfile", "p-pwf")]:
+        assert d.imap_login(TARGET + "*" + name, pw)[0] == "OK", name
+        assert_auth_failure(d.imap_login(TARGET + "*" + name, pw + "x"))
+    assert "Warning" not in d.log(), d.log()
+
+
+def test_yescrypt_crypt_prefix(make_dovecot):
+    """{CRYPT}$y$: yescrypt through libxcrypt, as the setup CLI writes it."""
+    helper = os.path.join(os.environ["DMS_TOP"], "tests/integration/yescrypt.py")
+    h = subprocess.run(["/usr/bin/python3", helper, "p-y"], capture_output=True,
+                       text=True, timeout=TIMEOUT).stdout.strip()
+    assert h.startswith("$y$"), h
+    # Dovecot itself agrees it verifies
+    out = subprocess.run(["doveadm", "pw", "-t", "{CRYPT}" + h, "-p", "p-y"],
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert "(verified)" in out.stdout + out.stderr
+    d = make_dovecot("master")
+    d.write_store("yes|{CRYPT}%s\n" % h)
+    d.start()
+    assert d.imap_login(TARGET + "*yes", "p-y")[0] == "OK"
+    assert_auth_failure(d.imap_login(TARGET + "*yes", "p-Y"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_username_format(make_dovecot, mode):
+    """username_format=%n: "admin@corp" is looked up as "admin"."""
+    d = make_dovecot(mode, args="username_format=%n")
+    d.start()
+    assert d.imap_login(TARGET + "*admin@corp", "top-secret")[0] == "OK"
+    assert_auth_failure(d.imap_login(TARGET + "*admin@corp", "wrong"))
+
+
+def test_separator_arg(make_dovecot):
+    """separator=! in the self-splitting way."""
+    auth = AUTH_SELFSPLIT.replace("@*\n", "@!\n")
+    d = make_dovecot("selfsplit", args="separator=!", auth=auth)
+    d.start()
+    assert d.imap_login(TARGET + "!admin", "top-secret")[0] == "OK"
+    assert_auth_failure(d.imap_login(TARGET + "!admin", "wrong"))
+    # '*' is now an ordinary character: no master login through it
+    assert_auth_failure(d.imap_login(TARGET + "*admin", "top-secret"))
+    assert d.imap_login(TARGET, "secret")[0] == "OK"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_store_missing_at_start(make_dovecot, mode):
+    d = make_dovecot(mode)
+    os.unlink(d.store)
+    d.start()
+    status, text = d.imap_login(TARGET + "*admin", "top-secret")
+    assert status == "NO" and "UNAVAILABLE" in text, text
+    assert "master logins fail until the store can be read" in d.log()
+    assert d.imap_login(TARGET, "secret")[0] == "OK"
+    d.write_masters(MASTERS)
+    assert d.imap_login(TARGET + "*admin", "top-secret")[0] == "OK"
+    assert "(store readable again)" in d.log()
+
+
+def _fatal(make_dovecot, mode, expected, **kwargs):
+    d = make_dovecot(mode, **kwargs)
+    d.start()
+    rc, out = d.doveadm_auth_test(TARGET + "*admin", "top-secret")
+    assert rc != 0, out
+    assert d.wait_log(0, expected), d.log()
+    assert d.wait_log(0, "Fatal: passdb dms_master: ")
+
+
+@pytest.mark.parametrize("args,expected", [
+    ("foo=bar", "Unknown parameter: foo"),
+    ("scheme=PLAIN", "Unknown scheme=PLAIN"),
+    ("separator=ab", "Invalid separator=ab"),
+    ("blocking=maybe", "Invalid blocking=maybe"),
+])
+def test_bad_args_stop_startup(make_dovecot, args, expected):
+    _fatal(make_dovecot, "master", expected, args=args)
+
+
+def test_missing_path_stops_startup(make_dovecot):
+    d = make_dovecot("master")
+    conf = open(d.conf).read().replace("args =  " + d.store, "args = ")
+    open(d.conf, "w").write(conf)
+    d.start()
+    d.doveadm_auth_test(TARGET + "*admin", "top-secret")
+    assert d.wait_log(0, "Missing the store's absolute path"), d.log()
+
+
+def test_selfsplit_needs_username_chars(make_dovecot):
+    auth = AUTH_SELFSPLIT.replace("auth_username_chars", "#auth_username_chars")
+    _fatal(make_dovecot, "selfsplit",
+           "auth_username_chars does not allow the separator '*': set "
+           "auth_username_chars = ", auth=auth)
+
+
+def test_selfsplit_refuses_core_separator(make_dovecot):
+    auth = "auth_master_user_separator = *\n" + AUTH_SELFSPLIT
+    _fatal(make_dovecot, "selfsplit",
+           "auth_master_user_separator is also '*'", auth=auth)

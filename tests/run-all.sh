@@ -1,0 +1,19 @@
+#!/bin/sh
+# Run every test: build, Check unit tests (make check), then the
+# integration tests against a real Dovecot in a private namespace.
+# On a fresh Debian 12 machine it first installs what it needs (as root).
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+sh scripts/build.sh
+
+echo "== unit tests (Check)"
+if ! make -s check >/dev/null 2>&1; then
+	cat tests/unit/test-dms.log 2>/dev/null || true
+	echo "unit tests failed" >&2
+	exit 1
+fi
+grep -E "^[0-9]+%: Checks" tests/unit/test-dms.log
+
+echo "== integration tests (real Dovecot, private namespace)"
+exec sh tests/integration/run.sh "$@"
