@@ -109,50 +109,70 @@ data_find(const struct dms_store_data *data, const char *name,
 	return NULL;
 }
 
-/* Parse one line (NUL-terminated in place, without its '\n'). Returns the
-   entry's fields through name_r/password_r, or FALSE with a warning. */
-static bool parse_line(struct parse_ctx *ctx, unsigned int lineno,
+int dms_store_line_name(const char *line, size_t len, const char **name_r,
+			size_t *name_len_r)
+{
+	const char *end = line + len, *p;
+
+	while (line < end && (*line == ' ' || *line == '\t'))
+		line++;
+	if (line == end || *line == '#' || *line == '\r')
+		return 0;
+	for (p = line; p < end; p++) {
+		if (*p == ':' || *p == '|') {
+			*name_r = line;
+			*name_len_r = (size_t)(p - line);
+			return *p;
+		}
+	}
+	return -1;
+}
+
+/* Parse one line (NUL-terminated in place, without its '\n'). Returns 1
+   with the entry's fields in name_r/password_r, 0 for a comment or blank
+   line, -1 for a line skipped with a warning. */
+static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 		       char *line, size_t len, enum dms_scheme default_scheme,
 		       char **name_r, char **password_r)
 {
 	char *name, *p, *end, *password;
 	enum dms_scheme scheme;
-	const char *hash, *error;
+	const char *hash, *error, *cname;
+	size_t name_len;
+	int delim;
 
 	if (memchr(line, '\0', len) != NULL) {
 		parse_warn(ctx, lineno, "NUL byte in line; line skipped");
-		return false;
+		return -1;
 	}
 	/* trailing CR (CRLF files) and white space */
 	while (len > 0 && (line[len-1] == '\r' || line[len-1] == ' ' ||
 			   line[len-1] == '\t'))
 		line[--len] = '\0';
-	name = line;
-	while (*name == ' ' || *name == '\t')
-		name++;
-	if (*name == '\0' || *name == '#')
-		return false;
-
-	p = name + strcspn(name, ":|");
-	if (*p == '\0') {
+	delim = dms_store_line_name(line, len, &cname, &name_len);
+	if (delim == 0)
+		return 0;
+	if (delim < 0) {
 		parse_warn(ctx, lineno, "missing '|' or ':' after the name; "
 			   "line skipped");
-		return false;
+		return -1;
 	}
+	name = line + (cname - line);
+	p = name + name_len;
 	if (p == name) {
 		parse_warn(ctx, lineno, "empty name; line skipped");
-		return false;
+		return -1;
 	}
 	if ((size_t)(p - name) > DMS_STORE_NAME_MAX) {
 		parse_warn(ctx, lineno, "name longer than %d bytes; "
 			   "line skipped", DMS_STORE_NAME_MAX);
-		return false;
+		return -1;
 	}
 	for (char *c = name; c < p; c++) {
 		if (!name_char_ok((unsigned char)*c)) {
 			parse_warn(ctx, lineno, "white space or control "
 				   "character in the name; line skipped");
-			return false;
+			return -1;
 		}
 	}
 	password = p + 1;
@@ -166,13 +186,13 @@ static bool parse_line(struct parse_ctx *ctx, unsigned int lineno,
 	if (*password == '\0') {
 		parse_warn(ctx, lineno, "%s: empty password; line skipped",
 			   name);
-		return false;
+		return -1;
 	}
 	if (strlen(password) > DMS_STORE_PASSWORD_MAX) {
 		parse_warn(ctx, lineno, "%s: password field longer than %d "
 			   "bytes; line skipped", name,
 			   DMS_STORE_PASSWORD_MAX);
-		return false;
+		return -1;
 	}
 	/* kept, so that a login says precisely why it is refused */
 	if (dms_password_parse(password, default_scheme, &scheme, &hash,
@@ -182,7 +202,7 @@ static bool parse_line(struct parse_ctx *ctx, unsigned int lineno,
 	}
 	*name_r = name;
 	*password_r = password;
-	return true;
+	return 1;
 }
 
 static struct dms_store_data *
@@ -218,6 +238,7 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 	for (line = buf; line < bufend; line = next) {
 		char *name, *password;
 		size_t line_len;
+		int ret;
 		char *nl = memchr(line, '\n', (size_t)(bufend - line));
 
 		lineno++;
@@ -225,11 +246,10 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 		next = nl != NULL ? nl + 1 : bufend;
 		line[line_len] = '\0';
 
-		if (!parse_line(ctx, lineno, line, line_len, default_scheme,
-				&name, &password)) {
-			/* comments and blank lines are not "skipped" */
-			const char *s = line + strspn(line, " \t\r");
-			if (*s != '\0' && *s != '#')
+		ret = parse_line(ctx, lineno, line, line_len, default_scheme,
+				 &name, &password);
+		if (ret <= 0) {
+			if (ret < 0)
 				data->skipped++;
 			continue;
 		}
@@ -449,6 +469,13 @@ int dms_store_lookup(const struct dms_store *store, const char *name,
 		return 0;
 	*entry_r = e;
 	return 1;
+}
+
+const struct dms_store_entry *
+dms_store_entries(const struct dms_store *store, size_t *count_r)
+{
+	*count_r = dms_store_count(store);
+	return store->data == NULL ? NULL : store->data->entries;
 }
 
 size_t dms_store_count(const struct dms_store *store)

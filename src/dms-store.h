@@ -55,6 +55,17 @@ int dms_store_lookup(const struct dms_store *store, const char *name,
 		     const struct dms_store_entry **entry_r);
 
 size_t dms_store_count(const struct dms_store *store);
+/* The entries in the order of the file. */
+const struct dms_store_entry *
+dms_store_entries(const struct dms_store *store, size_t *count_r);
+
+/* Where a line's name is: the bytes before its first ':' or '|' after
+   leading blanks (LINE is LEN bytes without its '\n'). Returns the
+   delimiter with *name_r and *name_len_r, 0 for a comment or blank line,
+   -1 for a line without a delimiter. The parser and the writer share it,
+   so both see the same name in every line. */
+int dms_store_line_name(const char *line, size_t len, const char **name_r,
+			size_t *name_len_r);
 const char *dms_store_path(const struct dms_store *store);
 /* Lines skipped as malformed or duplicate by the last load. */
 unsigned int dms_store_skipped_lines(const struct dms_store *store);

@@ -7,5 +7,7 @@ Suite *login_suite(void);
 Suite *password_suite(void);
 Suite *store_suite(void);
 Suite *args_suite(void);
+Suite *store_write_suite(void);
+Suite *names_suite(void);
 
 #endif

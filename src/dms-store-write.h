@@ -1,0 +1,52 @@
+#ifndef DMS_STORE_WRITE_H
+#define DMS_STORE_WRITE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Changing one name in a store file, safely: under an exclusive lock on
+   PATH.lock, the new contents go to a temp file in the same directory,
+   are fsync()ed, get the old file's owner, group and mode (a new file gets
+   NEW_MODE and NEW_GID), and are rename()d over PATH, then the directory
+   is fsync()ed. A reader (the auth process) sees the old or the new file,
+   never a half-written one; other lines, comments included, are kept as
+   they are. */
+
+enum dms_store_op {
+	DMS_STORE_ADD,
+	DMS_STORE_UPDATE,
+	DMS_STORE_DELETE,
+};
+
+enum dms_store_format {
+	/* docker-mailserver's dovecot-masters.cf: NAME|{SCHEME}HASH */
+	DMS_STORE_FORMAT_PIPE,
+	/* Dovecot passwd-file: NAME:{SCHEME}HASH (later fields kept) */
+	DMS_STORE_FORMAT_PASSWD,
+};
+
+enum dms_store_write_result {
+	DMS_STORE_WRITE_OK = 0,
+	DMS_STORE_WRITE_ERROR = -1,
+	/* ADD of a name that is there */
+	DMS_STORE_WRITE_EXISTS = -2,
+	/* UPDATE or DELETE of a name that is not */
+	DMS_STORE_WRITE_NOT_FOUND = -3,
+};
+
+struct dms_store_write_settings {
+	enum dms_store_format format;
+	mode_t new_mode;
+	/* (gid_t)-1 keeps the creator's group */
+	gid_t new_gid;
+};
+
+/* PASSWORD is the stored value ("{SCHEME}HASH"), NULL for DELETE.
+   *error_r is set for DMS_STORE_WRITE_ERROR, valid until the next call. */
+enum dms_store_write_result
+dms_store_write(const char *path, enum dms_store_op op, const char *name,
+		const char *password,
+		const struct dms_store_write_settings *set,
+		const char **error_r);
+
+#endif

@@ -1,0 +1,397 @@
+/* setup: manage master accounts and regular accounts, the way
+   docker-mailserver's `setup` does, over the files Dovecot reads. */
+
+#include "auth-master-dms-config.h"
+
+#include "dms-args.h"
+#include "dms-password.h"
+#include "dms-store.h"
+#include "dms-store-write.h"
+#include "setup-names.h"
+#include "setup-password.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define EXIT_USAGE 2
+
+struct setup {
+	const char *prog;
+	const char *masters_path;
+	const char *users_path;
+	const char *scheme;
+	bool password_stdin;
+};
+
+/* The two kinds of accounts: one file and format each. */
+struct account_kind {
+	const char *group;
+	const char *what;
+	enum dms_store_format format;
+	bool need_at;
+};
+
+static const struct account_kind kind_master = {
+	"dovecot-master", "master account", DMS_STORE_FORMAT_PIPE, false,
+};
+static const struct account_kind kind_email = {
+	"email", "e-mail account", DMS_STORE_FORMAT_PASSWD, true,
+};
+
+static const char *kind_path(const struct setup *s,
+			     const struct account_kind *kind)
+{
+	return kind == &kind_master ? s->masters_path : s->users_path;
+}
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
+"\n"
+"Manage Dovecot master accounts (for the dms_master passdb) and regular\n"
+"e-mail accounts.\n"
+"\n"
+"Commands:\n"
+"  dovecot-master add NAME [PASSWORD]     add a master account\n"
+"  dovecot-master update NAME [PASSWORD]  change its password\n"
+"  dovecot-master del NAME [NAME...]      delete master accounts\n"
+"  dovecot-master list                    list them, one \"* NAME\" a line\n"
+"  email add ADDRESS [PASSWORD]           add an e-mail account\n"
+"  email update ADDRESS [PASSWORD]        change its password\n"
+"  email del ADDRESS [ADDRESS...]         delete e-mail accounts\n"
+"  email list                             list them\n"
+"  help [dovecot-master|email]            this text\n"
+"\n"
+"A master logs in as any user with the user's name, '*' and its own name\n"
+"(user@example.com*admin) and its own password. A missing PASSWORD is\n"
+"asked for twice without echo, or read from standard input.\n"
+"\n"
+"Options:\n"
+"  --masters-file FILE  master store (env DMS_MASTERS_FILE; default\n"
+"                       %s)\n"
+"  --users-file FILE    e-mail accounts, a Dovecot passwd-file (env\n"
+"                       DMS_USERS_FILE; default %s)\n"
+"  --scheme SCHEME      SHA512-CRYPT (default), SHA256-CRYPT, BLF-CRYPT\n"
+"                       or YESCRYPT (env DMS_SCHEME)\n"
+"  --password-stdin     read the password from standard input\n"
+"  -h, --help           this text\n"
+"  -V, --version        the version\n"
+"\n"
+"Names are lower-cased (with a warning); names with white space, control\n"
+"characters, ':', '|' or '*' are refused; e-mail accounts need an '@'.\n"
+"Files are changed atomically under a lock and keep mode 0640, group\n"
+"dovecot; a running Dovecot sees the change at the next login.\n"
+"Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
+		prog, DMS_MASTER_STORE_DEFAULT, DMS_USER_STORE_DEFAULT);
+}
+
+static void kind_usage(FILE *out, const char *prog,
+		       const struct account_kind *kind)
+{
+	const char *arg = kind->need_at ? "ADDRESS" : "NAME";
+
+	fprintf(out,
+"Usage: %s %s add %s [PASSWORD]\n"
+"       %s %s update %s [PASSWORD]\n"
+"       %s %s del %s [%s...]\n"
+"       %s %s list\n"
+"Run '%s help' for the options.\n",
+		prog, kind->group, arg, prog, kind->group, arg,
+		prog, kind->group, arg, arg, prog, kind->group, prog);
+}
+
+static void error_msg(struct setup *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void error_msg(struct setup *s, const char *fmt, ...)
+{
+	va_list args;
+
+	fprintf(stderr, "%s: ", s->prog);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+}
+
+static bool get_name(struct setup *s, const struct account_kind *kind,
+		     const char *arg, char *name, size_t size)
+{
+	const char *error;
+	bool lowered;
+
+	if (!setup_name_normalize(arg, DMS_ARGS_DEFAULT_SEPARATOR,
+				  kind->need_at, name, size, &lowered,
+				  &error)) {
+		error_msg(s, "%s '%s': %s", kind->what, arg, error);
+		return false;
+	}
+	if (lowered) {
+		fprintf(stderr, "%s: Warning: '%s' lower-cased to '%s'\n",
+			s->prog, arg, name);
+	}
+	return true;
+}
+
+static void free_secret(char *secret)
+{
+	if (secret != NULL) {
+		dms_wipe(secret, strlen(secret));
+		free(secret);
+	}
+}
+
+static gid_t dovecot_gid(void)
+{
+	struct group *gr = getgrnam("dovecot");
+
+	return gr == NULL ? (gid_t)-1 : gr->gr_gid;
+}
+
+static int cmd_set(struct setup *s, const struct account_kind *kind,
+		   enum dms_store_op op, int argc, char **argv)
+{
+	struct dms_store_write_settings set = {
+		.format = kind->format, .new_mode = 0640,
+		.new_gid = dovecot_gid(),
+	};
+	char name[SETUP_NAME_MAX + 1], hash[DMS_PASSWORD_HASH_MAX];
+	const char *path = kind_path(s, kind), *error;
+	char *password;
+	enum dms_store_write_result ret;
+
+	if (argc < 1 || argc > 2) {
+		kind_usage(stderr, s->prog, kind);
+		return EXIT_USAGE;
+	}
+	if (!get_name(s, kind, argv[0], name, sizeof(name)))
+		return EXIT_FAILURE;
+	if (argc == 2 && s->password_stdin) {
+		error_msg(s, "a PASSWORD argument and --password-stdin "
+			  "exclude each other");
+		return EXIT_USAGE;
+	}
+	password = argc == 2 ? strdup(argv[1]) :
+		setup_password_read(s->password_stdin, &error);
+	if (password == NULL) {
+		error_msg(s, "%s", argc == 2 ? "out of memory" : error);
+		return EXIT_FAILURE;
+	}
+	if (!setup_password_valid(password, &error) ||
+	    dms_password_hash(password, s->scheme, hash, sizeof(hash),
+			      &error) < 0) {
+		free_secret(password);
+		error_msg(s, "%s '%s': %s", kind->what, name, error);
+		return EXIT_FAILURE;
+	}
+	free_secret(password);
+
+	ret = dms_store_write(path, op, name, hash, &set, &error);
+	dms_wipe(hash, sizeof(hash));
+	switch (ret) {
+	case DMS_STORE_WRITE_OK:
+		return EXIT_SUCCESS;
+	case DMS_STORE_WRITE_EXISTS:
+		error_msg(s, "%s '%s' already exists in %s", kind->what,
+			  name, path);
+		break;
+	case DMS_STORE_WRITE_NOT_FOUND:
+		error_msg(s, "%s '%s' does not exist in %s", kind->what,
+			  name, path);
+		break;
+	case DMS_STORE_WRITE_ERROR:
+		error_msg(s, "%s", error);
+		break;
+	}
+	return EXIT_FAILURE;
+}
+
+static int cmd_del(struct setup *s, const struct account_kind *kind,
+		   int argc, char **argv)
+{
+	struct dms_store_write_settings set = {
+		.format = kind->format, .new_mode = 0640,
+		.new_gid = dovecot_gid(),
+	};
+	char name[SETUP_NAME_MAX + 1];
+	const char *path = kind_path(s, kind), *error;
+	int status = EXIT_SUCCESS;
+
+	if (argc < 1) {
+		kind_usage(stderr, s->prog, kind);
+		return EXIT_USAGE;
+	}
+	/* each name on its own: one missing name does not stop the rest */
+	for (int i = 0; i < argc; i++) {
+		if (!get_name(s, kind, argv[i], name, sizeof(name))) {
+			status = EXIT_FAILURE;
+			continue;
+		}
+		switch (dms_store_write(path, DMS_STORE_DELETE, name, NULL,
+					&set, &error)) {
+		case DMS_STORE_WRITE_OK:
+			break;
+		case DMS_STORE_WRITE_NOT_FOUND:
+			error_msg(s, "%s '%s' does not exist in %s",
+				  kind->what, name, path);
+			status = EXIT_FAILURE;
+			break;
+		default:
+			error_msg(s, "%s", error);
+			status = EXIT_FAILURE;
+			break;
+		}
+	}
+	return status;
+}
+
+static int cmd_list(struct setup *s, const struct account_kind *kind,
+		    int argc)
+{
+	const char *path = kind_path(s, kind), *error;
+	const struct dms_store_entry *entries;
+	struct dms_store *store;
+	struct stat st;
+	size_t count;
+
+	if (argc != 0) {
+		kind_usage(stderr, s->prog, kind);
+		return EXIT_USAGE;
+	}
+	if (stat(path, &st) < 0) {
+		/* nothing added yet */
+		fprintf(stderr, "%s: no %ss yet (%s does not exist)\n",
+			s->prog, kind->what, path);
+		return EXIT_SUCCESS;
+	}
+	store = dms_store_new(path, DMS_DEFAULT_SCHEME);
+	if (store == NULL || dms_store_refresh(store, NULL, NULL,
+					       &error) < 0) {
+		error_msg(s, "%s", store == NULL ? "out of memory" : error);
+		dms_store_free(&store);
+		return EXIT_FAILURE;
+	}
+	entries = dms_store_entries(store, &count);
+	for (size_t i = 0; i < count; i++)
+		printf("* %s\n", entries[i].name);
+	if (count == 0)
+		fprintf(stderr, "%s: no %ss in %s\n", s->prog, kind->what,
+			path);
+	dms_store_free(&store);
+	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int run_kind(struct setup *s, const struct account_kind *kind,
+		    int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : "help";
+
+	if (strcmp(sub, "add") == 0)
+		return cmd_set(s, kind, DMS_STORE_ADD, argc - 1, argv + 1);
+	if (strcmp(sub, "update") == 0)
+		return cmd_set(s, kind, DMS_STORE_UPDATE, argc - 1, argv + 1);
+	if (strcmp(sub, "del") == 0 || strcmp(sub, "delete") == 0)
+		return cmd_del(s, kind, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0)
+		return cmd_list(s, kind, argc - 1);
+	if (strcmp(sub, "help") == 0) {
+		kind_usage(stdout, s->prog, kind);
+		return EXIT_SUCCESS;
+	}
+	error_msg(s, "unknown %s command '%s'", kind->group, sub);
+	kind_usage(stderr, s->prog, kind);
+	return EXIT_USAGE;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *value = getenv(name);
+
+	return value != NULL && value[0] != '\0' ? value : fallback;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "masters-file", required_argument, NULL, 'm' },
+		{ "users-file", required_argument, NULL, 'u' },
+		{ "scheme", required_argument, NULL, 's' },
+		{ "password-stdin", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct setup s = {
+		.prog = "setup",
+		.masters_path = env_or("DMS_MASTERS_FILE",
+				       DMS_MASTER_STORE_DEFAULT),
+		.users_path = env_or("DMS_USERS_FILE", DMS_USER_STORE_DEFAULT),
+		.scheme = env_or("DMS_SCHEME", "SHA512-CRYPT"),
+	};
+	const char *slash = strrchr(argv[0], '/');
+	const char *const *m;
+	int c;
+
+	s.prog = slash != NULL ? slash + 1 : argv[0];
+	/* "+": options end at the command, so a password may start with
+	   '-'; options are given before the command */
+	while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			s.masters_path = optarg;
+			break;
+		case 'u':
+			s.users_path = optarg;
+			break;
+		case 's':
+			s.scheme = optarg;
+			break;
+		case 'p':
+			s.password_stdin = true;
+			break;
+		case 'h':
+			usage(stdout, s.prog);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("%s %s\n", s.prog, PACKAGE_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr, s.prog);
+			return EXIT_USAGE;
+		}
+	}
+	for (m = dms_password_hash_methods; *m != NULL; m++) {
+		if (strcasecmp(*m, s.scheme) == 0)
+			break;
+	}
+	if (*m == NULL) {
+		error_msg(&s, "unknown scheme '%s' (SHA512-CRYPT, "
+			  "SHA256-CRYPT, BLF-CRYPT or YESCRYPT)", s.scheme);
+		return EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || strcmp(argv[0], "help") == 0) {
+		if (argc > 1 && strcmp(argv[1], kind_master.group) == 0)
+			kind_usage(stdout, s.prog, &kind_master);
+		else if (argc > 1 && strcmp(argv[1], kind_email.group) == 0)
+			kind_usage(stdout, s.prog, &kind_email);
+		else
+			usage(argc == 0 ? stderr : stdout, s.prog);
+		return argc == 0 ? EXIT_USAGE : EXIT_SUCCESS;
+	}
+	if (strcmp(argv[0], kind_master.group) == 0)
+		return run_kind(&s, &kind_master, argc - 1, argv + 1);
+	if (strcmp(argv[0], kind_email.group) == 0)
+		return run_kind(&s, &kind_email, argc - 1, argv + 1);
+	error_msg(&s, "unknown command '%s'", argv[0]);
+	usage(stderr, s.prog);
+	return EXIT_USAGE;
+}
