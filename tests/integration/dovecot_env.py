@@ -79,6 +79,8 @@ service stats {{
 passdb {{
   driver = passwd-file
   args = scheme=SHA512-CRYPT username_format=%u {tmp}/users
+  # shows %{{master_user}} in the auth reply (doveadm auth test prints it)
+  override_fields = seen_master=%{{master_user}}
 }}
 userdb {{
   driver = passwd-file

@@ -42,7 +42,9 @@ def test_master_login_doveadm(dovecot):
     assert "passdb: %s*admin auth succeeded" % TARGET in out, out
     # Dovecot hands the session to the target, admin as the master
     assert "  user=%s\n" % TARGET in out, out
-    assert "  auth_user=admin\n" % () in out, out
+    assert "  auth_user=admin\n" in out, out
+    # %{master_user} as the target's passdb sees it
+    assert "  seen_master=admin\n" in out, out
 
 
 def test_master_login_testsaslauthd(dovecot, saslauthd):
