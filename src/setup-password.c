@@ -50,7 +50,7 @@ static char *read_line(FILE *fp)
 	return line;
 }
 
-static void free_secret(char *s)
+void setup_password_free(char *s)
 {
 	if (s != NULL) {
 		dms_wipe(s, strlen(s));
@@ -103,17 +103,17 @@ char *setup_password_read(bool from_stdin, const char **error_r)
 		return NULL;
 	}
 	if (first[0] == '\0') {
-		free_secret(first);
+		setup_password_free(first);
 		*error_r = "the password is empty";
 		return NULL;
 	}
 	second = prompt("Confirm Password: ");
 	if (second == NULL || strcmp(first, second) != 0) {
-		free_secret(first);
-		free_secret(second);
+		setup_password_free(first);
+		setup_password_free(second);
 		*error_r = "the passwords do not match";
 		return NULL;
 	}
-	free_secret(second);
+	setup_password_free(second);
 	return first;
 }

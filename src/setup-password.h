@@ -9,6 +9,9 @@
    or NULL with *error_r. */
 char *setup_password_read(bool from_stdin, const char **error_r);
 
+/* Wipe and free a password (NULL is fine). */
+void setup_password_free(char *password);
+
 /* Whether Dovecot can take PASSWORD: not empty, and none of the
    characters its internal protocols reserve (TAB, CR, LF, 0x01). */
 bool setup_password_valid(const char *password, const char **error_r);

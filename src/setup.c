@@ -140,14 +140,6 @@ static bool get_name(struct setup *s, const struct account_kind *kind,
 	return true;
 }
 
-static void free_secret(char *secret)
-{
-	if (secret != NULL) {
-		dms_wipe(secret, strlen(secret));
-		free(secret);
-	}
-}
-
 static gid_t dovecot_gid(void)
 {
 	struct group *gr = getgrnam("dovecot");
@@ -187,11 +179,11 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 	if (!setup_password_valid(password, &error) ||
 	    dms_password_hash(password, s->scheme, hash, sizeof(hash),
 			      &error) < 0) {
-		free_secret(password);
+		setup_password_free(password);
 		error_msg(s, "%s '%s': %s", kind->what, name, error);
 		return EXIT_FAILURE;
 	}
-	free_secret(password);
+	setup_password_free(password);
 
 	ret = dms_store_write(path, op, name, hash, &set, &error);
 	dms_wipe(hash, sizeof(hash));

@@ -6,6 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
 sh scripts/build.sh
+make -s bench/dms-bench
 
 echo "== unit tests (Check)"
 if ! make -s check >/dev/null 2>&1; then

@@ -135,8 +135,9 @@ class Dovecot:
         self.deliver("user@example.com", "Hello from the INBOX")
 
     # -- files ------------------------------------------------------------
-    def write_users(self, users):
-        lines = ["%s:%s::::::\n" % (u, doveadm_pw(p)) for u, p in users.items()]
+    def write_users(self, users, scheme="SHA512-CRYPT"):
+        lines = ["%s:%s::::::\n" % (u, doveadm_pw(p, scheme))
+                 for u, p in users.items()]
         self._replace(os.path.join(self.tmp, "users"), "".join(lines))
 
     def write_masters(self, masters, scheme="SHA512-CRYPT"):

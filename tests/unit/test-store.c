@@ -81,6 +81,23 @@ static const struct {
 	  1, 0 },
 };
 
+/* NAME must be found with PASSWORD, or not at all when PASSWORD is "". */
+static void check_name(const struct dms_store *store, const char *name,
+		       const char *password)
+{
+	const struct dms_store_entry *e;
+
+	if (name == NULL || name[0] == '\0')
+		return;
+	if (password[0] == '\0') {
+		ck_assert_int_eq(dms_store_lookup(store, name, &e), 0);
+		return;
+	}
+	ck_assert_int_eq(dms_store_lookup(store, name, &e), 1);
+	ck_assert_str_eq(e->name, name);
+	ck_assert_str_eq(e->password, password);
+}
+
 START_TEST(test_parse)
 {
 	struct warnings w = { 0, 0, "" };
@@ -88,33 +105,13 @@ START_TEST(test_parse)
 		strlen(cases[_i].text);
 	struct dms_store *store = dms_store_new_from_buffer(cases[_i].text,
 		len, DMS_SCHEME_SHA512_CRYPT, collect, &w);
-	const struct dms_store_entry *e;
 
 	ck_assert_ptr_nonnull(store);
 	ck_assert_uint_eq(dms_store_count(store), cases[_i].count);
 	ck_assert_msg(w.count == cases[_i].warnings,
 		      "case %d: %u warnings, last: %s", _i, w.count, w.last);
-	if (cases[_i].name1 != NULL) {
-		if (cases[_i].password1[0] == '\0')
-			ck_assert_int_eq(dms_store_lookup(store,
-					 cases[_i].name1, &e), 0);
-		else {
-			ck_assert_int_eq(dms_store_lookup(store,
-					 cases[_i].name1, &e), 1);
-			ck_assert_str_eq(e->password, cases[_i].password1);
-			ck_assert_str_eq(e->name, cases[_i].name1);
-		}
-	}
-	if (cases[_i].name2 != NULL && cases[_i].name2[0] != '\0') {
-		if (cases[_i].password2[0] == '\0')
-			ck_assert_int_eq(dms_store_lookup(store,
-					 cases[_i].name2, &e), 0);
-		else {
-			ck_assert_int_eq(dms_store_lookup(store,
-					 cases[_i].name2, &e), 1);
-			ck_assert_str_eq(e->password, cases[_i].password2);
-		}
-	}
+	check_name(store, cases[_i].name1, cases[_i].password1);
+	check_name(store, cases[_i].name2, cases[_i].password2);
 	dms_store_free(&store);
 	ck_assert_ptr_null(store);
 }
