@@ -350,6 +350,46 @@ static int store_fail(struct dms_store *store, const char **error_r,
 	return -1;
 }
 
+/* Who may change the store decides who can log in as anyone: refuse a
+   file that anyone but root and this process's user and group can write,
+   and warn about one that others can read (the hashes can be cracked
+   offline). */
+static int check_permissions(struct dms_store *store, const struct stat *st,
+			     struct parse_ctx *ctx, const char **error_r)
+{
+	mode_t mode = st->st_mode & 07777;
+
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(store->error, sizeof(store->error),
+			 "%s is owned by uid %u, not by root or the auth "
+			 "process (uid %u): refusing to use it",
+			 store->path, (unsigned int)st->st_uid,
+			 (unsigned int)geteuid());
+		*error_r = store->error;
+		return -1;
+	}
+	if ((mode & S_IWOTH) != 0 ||
+	    ((mode & S_IWGRP) != 0 && st->st_gid != 0 &&
+	     st->st_gid != getegid())) {
+		snprintf(store->error, sizeof(store->error),
+			 "%s is writable by others (mode %04o, gid %u): "
+			 "refusing to use it; chmod 0640 it",
+			 store->path, (unsigned int)mode,
+			 (unsigned int)st->st_gid);
+		*error_r = store->error;
+		return -1;
+	}
+	if ((mode & S_IROTH) != 0 && ctx->warning != NULL) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "readable by everyone (mode %04o): "
+			 "the password hashes are exposed; chmod 0640 it",
+			 (unsigned int)mode);
+		ctx->warning(ctx->context, 0, msg);
+	}
+	return 0;
+}
+
 /* Read the whole file into a NUL-terminated buffer. */
 static int read_file(struct dms_store *store, int fd, struct stat *st,
 		     char **buf_r, size_t *len_r, const char **error_r)
@@ -441,6 +481,11 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 		return store_fail(store, error_r, "open");
 	ret = read_file(store, fd, &st, &buf, &len, error_r);
 	(void)close(fd);
+	if (ret == 0 && check_permissions(store, &st, &ctx, error_r) < 0) {
+		dms_wipe(buf, len);
+		free(buf);
+		ret = -1;
+	}
 	if (ret < 0)
 		return -1;
 	data = data_parse(buf, len, store->default_scheme, &ctx);

@@ -45,8 +45,10 @@ struct dms_store *dms_store_new_from_buffer(const char *text, size_t len,
 /* Bring the store in line with its file: stat() it and re-read it when
    its inode, size, mtime or ctime changed. Returns 1 when (re)loaded, 0
    when unchanged, -1 with *error_r (valid until the next call) when the
-   file cannot be read: the store is then empty, so no stale credentials
-   are ever used, until a later refresh succeeds. */
+   file cannot be read or may not be trusted (owned by another user than
+   root or this process's, or writable by others): the store is then
+   empty, so no stale credentials are ever used, until a later refresh
+   succeeds. A file readable by everyone loads with a warning. */
 int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 		      void *context, const char **error_r);
 

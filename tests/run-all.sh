@@ -16,5 +16,11 @@ if ! make -s check >/dev/null 2>&1; then
 fi
 grep -E "^[0-9]+%: Checks" tests/unit/test-dms.log
 
+echo "== fuzzing smoke run (libFuzzer, 10 s a target)"
+sh fuzz/run.sh 10
+
+echo "== sanitizers (ASan+UBSan): unit tests and setup CLI tests"
+sh tests/sanitizers.sh
+
 echo "== integration tests (real Dovecot, private namespace)"
 exec sh tests/integration/run.sh "$@"

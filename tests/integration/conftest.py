@@ -60,8 +60,9 @@ def pytest_runtest_makereport(item, call):
     # every failure shows the Dovecot log of the servers the test used
     if report.failed and hasattr(item, "funcargs"):
         servers = []
-        if item.funcargs.get("dovecot") is not None:
-            servers.append(item.funcargs["dovecot"])
+        for name in ("dovecot", "server"):
+            if item.funcargs.get(name) is not None:
+                servers.append(item.funcargs[name])
         if item.funcargs.get("make_dovecot") is not None:
             servers.extend(item.funcargs["make_dovecot"].servers)
         for server in servers:

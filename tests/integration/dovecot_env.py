@@ -2,6 +2,7 @@
 log, and the clients the tests use. Runs inside tests/integration/run.sh's
 namespace, so it listens on a loopback of its own."""
 
+import grp
 import imaplib
 import os
 import poplib
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import time
 
+DOVECOT_GID = grp.getgrnam("dovecot").gr_gid
 MAIL_UID = 65534  # nobody
 MAIL_GID = 65534  # nogroup
 TIMEOUT = 10      # seconds, for every client and wait
@@ -152,6 +154,10 @@ class Dovecot:
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             f.write(text)
+        # as setup writes them: root:dovecot 0640 (the auth process runs as
+        # the dovecot user; the module refuses or warns about laxer modes)
+        os.chown(tmp, 0, DOVECOT_GID)
+        os.chmod(tmp, 0o640)
         os.rename(tmp, path)
 
     def deliver(self, user, subject):

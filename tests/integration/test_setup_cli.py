@@ -16,7 +16,8 @@ from dovecot_env import TIMEOUT
 from test_logins import TARGET, assert_auth_failure
 
 TOP = os.environ.get("DMS_TOP", ".")
-SETUP = os.path.join(TOP, "src/setup")
+# DMS_SETUP: the sanitizer build (tests/sanitizers.sh) runs these tests too
+SETUP = os.environ.get("DMS_SETUP") or os.path.join(TOP, "src/setup")
 
 
 @pytest.fixture

@@ -313,6 +313,53 @@ START_TEST(test_refresh_unreadable)
 }
 END_TEST
 
+START_TEST(test_permissions)
+{
+	struct warnings w = { 0, 0, "" };
+	char path[128];
+	struct dms_store *store;
+	const struct dms_store_entry *e;
+	const char *error = NULL;
+
+	snprintf(path, sizeof(path), "%s/perms.cf", tmpdir);
+	write_file(path, "admin|" H6 "\n");
+	store = dms_store_new(path, DMS_SCHEME_SHA512_CRYPT);
+
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), 1);
+	ck_assert_uint_eq(w.count, 0);
+
+	/* readable by everyone: loaded, with a warning */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), 1);
+	ck_assert_uint_eq(w.count, 1);
+	ck_assert_ptr_nonnull(strstr(w.last, "readable by everyone (mode 0644)"));
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 1);
+
+	/* writable by others: refused, nothing found */
+	ck_assert_int_eq(chmod(path, 0646), 0);
+	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "writable by others (mode 0646"));
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+
+	/* group-writable by a group other than root's: refused */
+	ck_assert_int_eq(chmod(path, 0660), 0);
+	ck_assert_int_eq(chown(path, 0, 65534), 0);
+	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), -1);
+	/* ...by root's group: fine */
+	ck_assert_int_eq(chown(path, 0, 0), 0);
+	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), 1);
+
+	/* owned by another user: refused */
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(chown(path, 65534, 0), 0);
+	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "owned by uid 65534"));
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+	dms_store_free(&store);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -329,6 +376,7 @@ Suite *store_suite(void)
 	tcase_add_unchecked_fixture(tf, tmp_setup, tmp_teardown);
 	tcase_add_test(tf, test_refresh);
 	tcase_add_test(tf, test_refresh_unreadable);
+	tcase_add_test(tf, test_permissions);
 	suite_add_tcase(s, tf);
 	return s;
 }
