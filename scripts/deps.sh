@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
 libcrypt-dev check sasl2-bin
-python3 python3-pytest iproute2 util-linux procps curl clang"
+python3 python3-pytest iproute2 util-linux procps curl clang valgrind"
 
 missing=""
 for p in $PACKAGES; do
