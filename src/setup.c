@@ -140,20 +140,25 @@ static bool get_name(struct setup *s, const struct account_kind *kind,
 	return true;
 }
 
-static gid_t dovecot_gid(void)
+/* New files: mode 0640, group dovecot (Dovecot 2.3's auth process runs
+   as the dovecot user and reads the store through the group). */
+static struct dms_store_write_settings
+write_settings(const struct account_kind *kind)
 {
 	struct group *gr = getgrnam("dovecot");
+	struct dms_store_write_settings set = {
+		.format = kind->format,
+		.new_mode = 0640,
+		.new_gid = gr == NULL ? (gid_t)-1 : gr->gr_gid,
+	};
 
-	return gr == NULL ? (gid_t)-1 : gr->gr_gid;
+	return set;
 }
 
 static int cmd_set(struct setup *s, const struct account_kind *kind,
 		   enum dms_store_op op, int argc, char **argv)
 {
-	struct dms_store_write_settings set = {
-		.format = kind->format, .new_mode = 0640,
-		.new_gid = dovecot_gid(),
-	};
+	struct dms_store_write_settings set = write_settings(kind);
 	char name[SETUP_NAME_MAX + 1], hash[DMS_PASSWORD_HASH_MAX];
 	const char *path = kind_path(s, kind), *error;
 	char *password;
@@ -208,10 +213,7 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 static int cmd_del(struct setup *s, const struct account_kind *kind,
 		   int argc, char **argv)
 {
-	struct dms_store_write_settings set = {
-		.format = kind->format, .new_mode = 0640,
-		.new_gid = dovecot_gid(),
-	};
+	struct dms_store_write_settings set = write_settings(kind);
 	char name[SETUP_NAME_MAX + 1];
 	const char *path = kind_path(s, kind), *error;
 	int status = EXIT_SUCCESS;
