@@ -96,24 +96,19 @@ static int append_entry(struct buf *out, enum dms_store_format format,
 		rest_len = 6;
 	} else if (old != NULL) {
 		size_t name_len;
-		const char *oname;
+		const char *oname, *end, *colon;
 
 		delim = (char)dms_store_line_name(old, old_len, &oname,
 						  &name_len);
 		p = oname + name_len + 1;
-		if (delim == ':') {
-			const char *end = old + old_len;
-			const char *colon = memchr(p, ':', (size_t)(end - p));
-
-			if (colon != NULL) {
-				rest = colon;
-				rest_len = (size_t)(end - colon);
-				/* CRLF stays CRLF */
-			} else if (old_len > 0 && old[old_len-1] == '\r') {
-				rest = "\r";
-				rest_len = 1;
-			}
-		} else if (old_len > 0 && old[old_len-1] == '\r') {
+		end = old + old_len;
+		colon = delim == ':' ? memchr(p, ':', (size_t)(end - p)) : NULL;
+		if (colon != NULL) {
+			/* passwd-file: the later fields, line end included */
+			rest = colon;
+			rest_len = (size_t)(end - colon);
+		} else if (old_len > 0 && end[-1] == '\r') {
+			/* CRLF stays CRLF */
 			rest = "\r";
 			rest_len = 1;
 		}

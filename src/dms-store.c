@@ -392,7 +392,8 @@ static int check_permissions(struct dms_store *store, const struct stat *st,
 
 /* Read the whole file into a NUL-terminated buffer. */
 static int read_file(struct dms_store *store, int fd, struct stat *st,
-		     char **buf_r, size_t *len_r, const char **error_r)
+		     struct parse_ctx *ctx, char **buf_r, size_t *len_r,
+		     const char **error_r)
 {
 	size_t size, len = 0;
 	char *buf;
@@ -406,6 +407,9 @@ static int read_file(struct dms_store *store, int fd, struct stat *st,
 		*error_r = store->error;
 		return -1;
 	}
+	/* before reading: an untrusted file is not read at all */
+	if (check_permissions(store, st, ctx, error_r) < 0)
+		return -1;
 	if ((unsigned long long)st->st_size > DMS_STORE_FILE_MAX) {
 		snprintf(store->error, sizeof(store->error),
 			 "%s is larger than %lu bytes; refusing to load it",
@@ -479,13 +483,8 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 	fd = open(store->path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return store_fail(store, error_r, "open");
-	ret = read_file(store, fd, &st, &buf, &len, error_r);
+	ret = read_file(store, fd, &st, &ctx, &buf, &len, error_r);
 	(void)close(fd);
-	if (ret == 0 && check_permissions(store, &st, &ctx, error_r) < 0) {
-		dms_wipe(buf, len);
-		free(buf);
-		ret = -1;
-	}
 	if (ret < 0)
 		return -1;
 	data = data_parse(buf, len, store->default_scheme, &ctx);
