@@ -55,7 +55,8 @@ mount --bind "$work/etc" /etc/dovecot
 mount --bind "$work/sasl" /run/saslauthd 2>/dev/null || {
 	mkdir -p /run/saslauthd && mount --bind "$work/sasl" /run/saslauthd; }
 mkdir -p /etc/dovecot/conf.d
-cp "$stage"/etc/dovecot/conf.d/auth-dms-*.conf.ext /etc/dovecot/conf.d/
+cp "$stage"/etc/dovecot/conf.d/auth-dms-*.conf.ext \
+	"$stage"/etc/dovecot/conf.d/dms-master-* /etc/dovecot/conf.d/
 printf 'From: postmaster@example.com\r\nTo: user@example.com\r\nSubject: Welcome to user@example.com\r\n\r\nHello.\r\n' \
 	> "$work/mail/example.com/user/Maildir/new/1.M1P1.demo"
 chown -R 65534:65534 "$work/mail"
@@ -95,6 +96,14 @@ service pop3-login {
 # the shipped snippets, as an operator includes them from conf.d/10-auth.conf
 !include conf.d/auth-dms-master.conf.ext
 !include conf.d/auth-dms-users.conf.ext
+# read-only masters (ACL plugin) and master-login statistics
+!include conf.d/dms-master-read-only.conf.ext
+!include conf.d/dms-master-stats.conf.ext
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
 CONF
 
 PATH="$stage/usr/bin:$PATH"
@@ -136,6 +145,21 @@ set +e
 sasl=$(testsaslauthd -u 'user@example.com*admin' -p 'top-secret')
 subject=$(curl -s --max-time 10 --user 'user@example.com*admin:top-secret' \
 	"imap://127.0.0.1:$imap_port/INBOX;MAILINDEX=1;SECTION=HEADER.FIELDS%20(SUBJECT)" | tr -d '\r' | grep -v '^$')
+echo "== A read-only master for example.com, IMAP only, until 2099:"
+(
+	set -x
+	setup dovecot-master add auditor audit-pass --allow '*@example.com' \
+		--services imap --read-only --expires 2099-01-01
+	setup dovecot-master list
+) 2>&1 | sed 's/^/   /'
+ro_subject=$(curl -s --max-time 10 --user 'user@example.com*auditor:audit-pass' \
+	"imap://127.0.0.1:$imap_port/INBOX;MAILINDEX=1;SECTION=HEADER.FIELDS%20(SUBJECT)" | tr -d '\r' | grep -v '^$')
+printf 'Subject: not allowed\r\n\r\nx\r\n' > "$work/append.eml"
+curl -s --max-time 10 --user 'user@example.com*auditor:audit-pass' \
+	-T "$work/append.eml" "imap://127.0.0.1:$imap_port/INBOX" >/dev/null 2>&1
+ro_append=$?
+ro_pop3=$(curl -s --max-time 10 --user 'user@example.com*auditor:audit-pass' \
+	"pop3://127.0.0.1:$pop3_port/" 2>&1; echo "rc=$?")
 set -e
 echo "== Results:"
 ok=yes
@@ -154,6 +178,24 @@ if grep -q "Master user logging in as user@example.com" "$work/dovecot.log"; the
 else
 	echo "   Dovecot's log has no master login line"; ok=no
 fi
+if [ "$ro_subject" = "Subject: Welcome to user@example.com" ] && [ "$ro_append" != 0 ]; then
+	echo "   read-only master user@example.com*auditor read the INBOX, APPEND refused"
+else
+	echo "   read-only master: FAILED (read '$ro_subject', APPEND exit $ro_append)"; ok=no
+fi
+case "$ro_pop3" in
+*"rc=0") echo "   read-only master over POP3: FAILED (not refused)"; ok=no ;;
+*) echo "   read-only master over POP3: refused (IMAP only)" ;;
+esac
+if grep -q "dms_master audit: master=auditor target=user@example.com service=pop3 rip=127.0.0.1 result=refused rule=services" "$work/dovecot.log"; then
+	echo "   audit: \"$(grep -o 'dms_master audit: master=auditor .*service=pop3.*' "$work/dovecot.log" | head -1)\""
+else
+	echo "   audit line for the refused POP3 login missing"; ok=no
+fi
+echo "   doveadm stats dump (master logins by result and rule):"
+doveadm -f tab stats dump 2>&1 | awk -F'\t' '
+	NR == 1 { for (i = 1; i <= NF; i++) if ($i == "count") c = i; next }
+	$1 ~ /^dms_master/ { printf "     %-40s %s\n", $1, $c }'
 if [ "$ok" != yes ]; then
 	echo "== Dovecot's log:"; cat "$work/dovecot.log"
 	exit 1
@@ -163,7 +205,8 @@ if [ "$check" = yes ]; then
 	exit 0
 fi
 echo "== Dovecot is running on 127.0.0.1: IMAP port $imap_port, POP3 port $pop3_port."
-echo "   Log in with a mail client as user@example.com*admin / top-secret"
-echo "   (or user@example.com / secret). Log: $work/dovecot.log"
+echo "   Log in with a mail client as user@example.com*admin / top-secret,"
+echo "   read-only as user@example.com*auditor / audit-pass (IMAP only),"
+echo "   or as user@example.com / secret. Log: $work/dovecot.log"
 echo "   Press Ctrl-C to stop."
 wait "$dovecot_pid"

@@ -1,6 +1,7 @@
 /* Parsing the passdb args string. */
 
 #include "dms-args.h"
+#include "dms-policy.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -68,6 +69,30 @@ static int parse_setting(struct dms_args *a, const char *key,
 			return args_error(error_r, "Invalid blocking=%s: "
 					  "use yes or no", value);
 		}
+	} else if (strcmp(key, "default_services") == 0) {
+		struct dms_policy_list list;
+		const char *error;
+		char *copy = strdup(value);
+
+		if (copy == NULL)
+			return args_error(error_r, "Out of memory");
+		if (dms_policy_parse_services(copy, &list, &error) < 0) {
+			free(copy);
+			return args_error(error_r, "Invalid default_services=%s:"
+					  " %s", value, error);
+		}
+		free(copy);
+		free(a->default_services);
+		if ((a->default_services = strdup(value)) == NULL)
+			return args_error(error_r, "Out of memory");
+	} else if (strcmp(key, "audit_file") == 0) {
+		if (value[0] != '/') {
+			return args_error(error_r, "Invalid audit_file=%s: "
+					  "needs an absolute path", value);
+		}
+		free(a->audit_file);
+		if ((a->audit_file = strdup(value)) == NULL)
+			return args_error(error_r, "Out of memory");
 	} else {
 		return args_error(error_r, "Unknown parameter: %s", key);
 	}
@@ -121,7 +146,10 @@ int dms_args_parse(const char *args, struct dms_args *args_r,
 		a.path[n-1] = '\0';
 	if (a.username_format == NULL)
 		a.username_format = strdup(DMS_ARGS_DEFAULT_USERNAME_FORMAT);
-	if (a.path == NULL || a.username_format == NULL) {
+	if (a.default_services == NULL)
+		a.default_services = strdup(DMS_POLICY_DEFAULT_SERVICES);
+	if (a.path == NULL || a.username_format == NULL ||
+	    a.default_services == NULL) {
 		dms_args_free(&a);
 		return args_error(error_r, "Out of memory");
 	}
@@ -133,6 +161,10 @@ void dms_args_free(struct dms_args *args)
 {
 	free(args->username_format);
 	free(args->path);
+	free(args->default_services);
+	free(args->audit_file);
 	args->username_format = NULL;
 	args->path = NULL;
+	args->default_services = NULL;
+	args->audit_file = NULL;
 }

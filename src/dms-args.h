@@ -15,6 +15,10 @@ struct dms_args {
 	char *username_format;
 	/* verify in Dovecot's auth-worker processes */
 	bool blocking;
+	/* the services of masters without dms_services= (validated) */
+	char *default_services;
+	/* append a JSON line per master login attempt here; NULL: none */
+	char *audit_file;
 	char *path;
 };
 

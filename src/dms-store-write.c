@@ -77,58 +77,96 @@ static int read_all(int fd, struct buf *b)
 	return 0;
 }
 
-/* The line for NAME with PASSWORD; OLD (the line it replaces, or NULL)
-   gives its delimiter and, for passwd-file lines, the fields after the
-   password. */
-static int append_entry(struct buf *out, enum dms_store_format format,
-			const char *name, const char *password,
-			const char *old, size_t old_len)
+static int count_colons(const char *p, size_t len)
 {
-	char delim = format == DMS_STORE_FORMAT_PIPE ? '|' : ':';
-	const char *rest = NULL, *p;
-	size_t rest_len = 0;
+	int n = 0;
 
-	if (old == NULL && format == DMS_STORE_FORMAT_PASSWD) {
+	for (size_t i = 0; i < len; i++)
+		n += p[i] == ':';
+	return n;
+}
+
+/* The line for NAME after CHANGE; OLD (the line it replaces, LEN bytes,
+   or NULL for a new line) gives the delimiter, the password when the
+   change keeps it, the fields between password and options, the options
+   when the change keeps them, and a CRLF ending. */
+static enum dms_store_write_result
+append_entry(struct buf *out, enum dms_store_format format, const char *name,
+	     const struct dms_store_change *change, const char *old,
+	     size_t old_len, const char **error_r)
+{
+	struct dms_store_line f;
+	const char *password = change->password, *options = NULL;
+	size_t password_len, options_len = 0;
+	char *new_options = NULL;
+	int ret = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.delim = format == DMS_STORE_FORMAT_PIPE ? '|' : ':';
+	if (old != NULL && dms_store_line_fields(old, old_len, &f) <= 0)
+		return DMS_STORE_WRITE_ERROR;
+	if (old == NULL && f.delim == ':') {
 		/* empty uid, gid, gecos, home, shell and extra fields: a line
 		   with the password alone is "missing userdb info" to
 		   Dovecot's passwd-file userdb */
-		rest = "::::::";
-		rest_len = 6;
-	} else if (old != NULL) {
-		size_t name_len;
-		const char *oname, *end, *colon;
-
-		delim = (char)dms_store_line_name(old, old_len, &oname,
-						  &name_len);
-		p = oname + name_len + 1;
-		end = old + old_len;
-		colon = delim == ':' ? memchr(p, ':', (size_t)(end - p)) : NULL;
-		if (colon != NULL) {
-			/* passwd-file: the later fields, line end included */
-			rest = colon;
-			rest_len = (size_t)(end - colon);
-		} else if (old_len > 0 && end[-1] == '\r') {
-			/* CRLF stays CRLF */
-			rest = "\r";
-			rest_len = 1;
-		}
+		f.middle = "::::::";
+		f.middle_len = 6;
 	}
+	if (password != NULL) {
+		password_len = strlen(password);
+	} else {
+		password = f.password;
+		password_len = f.password_len;
+	}
+	if (change->edit_options == NULL) {
+		options = f.options;
+		options_len = f.options_len;
+	} else {
+		new_options = change->edit_options(change->context, f.options,
+						   f.options_len, error_r);
+		if (new_options == NULL)
+			return DMS_STORE_WRITE_INVALID;
+		options = new_options;
+		options_len = strlen(new_options);
+	}
+
 	if (buf_append(out, name, strlen(name)) < 0 ||
-	    buf_append(out, &delim, 1) < 0 ||
-	    buf_append(out, password, strlen(password)) < 0 ||
-	    (rest != NULL && buf_append(out, rest, rest_len) < 0) ||
-	    buf_append(out, "\n", 1) < 0)
-		return -1;
-	return 0;
+	    buf_append(out, &f.delim, 1) < 0 ||
+	    buf_append(out, password, password_len) < 0 ||
+	    buf_append(out, f.middle == NULL ? "" : f.middle,
+		       f.middle_len) < 0)
+		ret = -1;
+	if (ret == 0 && options_len > 0) {
+		if (f.delim == '|') {
+			ret = buf_append(out, "|", 1);
+		} else {
+			/* up to the extra fields: a short passwd-file line
+			   gets its missing empty fields */
+			for (int n = count_colons(f.middle == NULL ? "" :
+						  f.middle, f.middle_len);
+			     ret == 0 && n < 6; n++)
+				ret = buf_append(out, ":", 1);
+		}
+		if (ret == 0)
+			ret = buf_append(out, options, options_len);
+	}
+	if (ret == 0 && f.crlf)
+		ret = buf_append(out, "\r", 1);
+	if (ret == 0)
+		ret = buf_append(out, "\n", 1);
+	free(new_options);
+	return ret < 0 ? DMS_STORE_WRITE_ERROR : DMS_STORE_WRITE_OK;
 }
 
 /* Build the new contents from the old. Returns a dms_store_write_result. */
 static enum dms_store_write_result
 edit(const struct buf *in, struct buf *out, enum dms_store_op op,
-     const char *name, const char *password,
-     const struct dms_store_write_settings *set)
+     const char *name, const struct dms_store_change *change,
+     const struct dms_store_write_settings *set, const char **error_r)
 {
-	const char *line = in->data, *end = in->data + in->len;
+	enum dms_store_write_result ret;
+	const char *line = in->data;
+	const char *end = in->data == NULL ? NULL : in->data + in->len;
 	bool found = false;
 	size_t name_len = strlen(name);
 
@@ -147,9 +185,10 @@ edit(const struct buf *in, struct buf *out, enum dms_store_op op,
 			if (op == DMS_STORE_ADD)
 				return DMS_STORE_WRITE_EXISTS;
 			if (op == DMS_STORE_UPDATE &&
-			    append_entry(out, set->format, name, password,
-					 line, len) < 0)
-				return DMS_STORE_WRITE_ERROR;
+			    (ret = append_entry(out, set->format, name, change,
+						line, len, error_r)) !=
+			    DMS_STORE_WRITE_OK)
+				return ret;
 		} else if (!match || op != DMS_STORE_DELETE) {
 			/* keep the line as it is; a last line without its
 			   newline gets one, so that an appended line is
@@ -160,12 +199,9 @@ edit(const struct buf *in, struct buf *out, enum dms_store_op op,
 		}
 		line = nl != NULL ? nl + 1 : end;
 	}
-	if (op == DMS_STORE_ADD) {
-		if (append_entry(out, set->format, name, password,
-				 NULL, 0) < 0)
-			return DMS_STORE_WRITE_ERROR;
-		return DMS_STORE_WRITE_OK;
-	}
+	if (op == DMS_STORE_ADD)
+		return append_entry(out, set->format, name, change, NULL, 0,
+				    error_r);
 	return found ? DMS_STORE_WRITE_OK : DMS_STORE_WRITE_NOT_FOUND;
 }
 
@@ -206,6 +242,18 @@ dms_store_write(const char *path, enum dms_store_op op, const char *name,
 		const char *password,
 		const struct dms_store_write_settings *set,
 		const char **error_r)
+{
+	struct dms_store_change change = { .password = password };
+
+	return dms_store_write_change(path, op, name, &change, set, error_r);
+}
+
+enum dms_store_write_result
+dms_store_write_change(const char *path, enum dms_store_op op,
+		       const char *name,
+		       const struct dms_store_change *change,
+		       const struct dms_store_write_settings *set,
+		       const char **error_r)
 {
 	char lock_path[4096], tmp_path[4096];
 	struct buf in = { NULL, 0, 0 }, out = { NULL, 0, 0 };
@@ -249,7 +297,7 @@ dms_store_write(const char *path, enum dms_store_op op, const char *name,
 		goto out;
 	}
 
-	ret = edit(&in, &out, op, name, password, set);
+	ret = edit(&in, &out, op, name, change, set, error_r);
 	if (ret == DMS_STORE_WRITE_ERROR) {
 		errno = ENOMEM;
 		ret = sys_error("edit", path, error_r);

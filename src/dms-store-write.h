@@ -32,6 +32,8 @@ enum dms_store_write_result {
 	DMS_STORE_WRITE_EXISTS = -2,
 	/* UPDATE or DELETE of a name that is not */
 	DMS_STORE_WRITE_NOT_FOUND = -3,
+	/* the options editor refused the change (*error_r says why) */
+	DMS_STORE_WRITE_INVALID = -4,
 };
 
 struct dms_store_write_settings {
@@ -40,6 +42,30 @@ struct dms_store_write_settings {
 	/* (gid_t)-1 keeps the creator's group */
 	gid_t new_gid;
 };
+
+/* Returns the new options of a line (malloc()ed; "" for none) from its
+   old ones (OLD_LEN bytes; NULL for a new line or one without an options
+   field), or NULL with *error_r to refuse the change. Called under the
+   lock, so that concurrent changes of other options are not lost. */
+typedef char *dms_store_options_edit_t(void *context, const char *old,
+				       size_t old_len, const char **error_r);
+
+struct dms_store_change {
+	/* the stored value ("{SCHEME}HASH"); NULL keeps the old one (UPDATE
+	   only) */
+	const char *password;
+	/* NULL keeps the options as they are */
+	dms_store_options_edit_t *edit_options;
+	void *context;
+};
+
+/* ADD, UPDATE or DELETE (CHANGE unused) NAME's line. */
+enum dms_store_write_result
+dms_store_write_change(const char *path, enum dms_store_op op,
+		       const char *name,
+		       const struct dms_store_change *change,
+		       const struct dms_store_write_settings *set,
+		       const char **error_r);
 
 /* PASSWORD is the stored value ("{SCHEME}HASH"), NULL for DELETE.
    *error_r is set for DMS_STORE_WRITE_ERROR, valid until the next call. */

@@ -128,18 +128,62 @@ int dms_store_line_name(const char *line, size_t len, const char **name_r,
 	return -1;
 }
 
+int dms_store_line_fields(const char *line, size_t len,
+			  struct dms_store_line *f)
+{
+	const char *end = line + len, *p, *q;
+	int delim;
+
+	memset(f, 0, sizeof(*f));
+	if (len > 0 && end[-1] == '\r') {
+		f->crlf = true;
+		end--;
+	}
+	delim = dms_store_line_name(line, (size_t)(end - line), &f->name,
+				    &f->name_len);
+	if (delim <= 0)
+		return delim;
+	f->delim = (char)delim;
+	f->password = p = f->name + f->name_len + 1;
+	q = memchr(p, delim, (size_t)(end - p));
+	f->password_len = (size_t)((q != NULL ? q : end) - p);
+	if (q == NULL)
+		return 1;
+	if (delim == '|') {
+		/* NAME|PASSWORD|OPTIONS */
+		f->options = q + 1;
+		f->options_len = (size_t)(end - f->options);
+		return 1;
+	}
+	/* NAME:PASSWORD:UID:GID:GECOS:HOME:SHELL:EXTRA FIELDS; like Dovecot,
+	   the extra fields are all the rest, ':' included */
+	f->middle = q;
+	for (unsigned int i = 0; i < 5; i++) {
+		p = q + 1;
+		q = memchr(p, ':', (size_t)(end - p));
+		if (q == NULL) {
+			f->middle_len = (size_t)(end - f->middle);
+			return 1;
+		}
+	}
+	f->middle_len = (size_t)(q + 1 - f->middle);
+	f->options = q + 1;
+	f->options_len = (size_t)(end - f->options);
+	return 1;
+}
+
 /* Parse one line (NUL-terminated in place, without its '\n'). Returns 1
-   with the entry's fields in name_r/password_r, 0 for a comment or blank
-   line, -1 for a line skipped with a warning. */
+   with the entry, 0 for a comment or blank line, -1 for a line skipped
+   with a warning. */
 static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 		       char *line, size_t len, enum dms_scheme default_scheme,
-		       char **name_r, char **password_r)
+		       struct dms_store_entry *entry_r)
 {
-	char *name, *p, *end, *password;
+	struct dms_store_line f;
+	char *name, *password, *options = NULL, ebuf[256];
 	enum dms_scheme scheme;
-	const char *hash, *error, *cname;
-	size_t name_len;
-	int delim;
+	const char *hash, *error;
+	int ret;
 
 	if (memchr(line, '\0', len) != NULL) {
 		parse_warn(ctx, lineno, "NUL byte in line; line skipped");
@@ -149,49 +193,53 @@ static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 	while (len > 0 && (line[len-1] == '\r' || line[len-1] == ' ' ||
 			   line[len-1] == '\t'))
 		line[--len] = '\0';
-	delim = dms_store_line_name(line, len, &cname, &name_len);
-	if (delim == 0)
+	ret = dms_store_line_fields(line, len, &f);
+	if (ret == 0)
 		return 0;
-	if (delim < 0) {
+	if (ret < 0) {
 		parse_warn(ctx, lineno, "missing '|' or ':' after the name; "
 			   "line skipped");
 		return -1;
 	}
-	name = line + (cname - line);
-	p = name + name_len;
-	if (p == name) {
+	if (f.name_len == 0) {
 		parse_warn(ctx, lineno, "empty name; line skipped");
 		return -1;
 	}
-	if ((size_t)(p - name) > DMS_STORE_NAME_MAX) {
+	if (f.name_len > DMS_STORE_NAME_MAX) {
 		parse_warn(ctx, lineno, "name longer than %d bytes; "
 			   "line skipped", DMS_STORE_NAME_MAX);
 		return -1;
 	}
-	for (char *c = name; c < p; c++) {
-		if (!name_char_ok((unsigned char)*c)) {
+	name = line + (f.name - line);
+	password = line + (f.password - line);
+	for (size_t i = 0; i < f.name_len; i++) {
+		if (!name_char_ok((unsigned char)name[i])) {
 			parse_warn(ctx, lineno, "white space or control "
 				   "character in the name; line skipped");
 			return -1;
 		}
 	}
-	password = p + 1;
-	if (*p == ':') {
-		/* passwd-file: the remaining fields are for userdbs */
-		end = strchr(password, ':');
-		if (end != NULL)
-			*end = '\0';
-	}
-	*p = '\0';
+	if (f.options != NULL)
+		options = line + (f.options - line);
+	name[f.name_len] = '\0';
+	password[f.password_len] = '\0';
 	if (*password == '\0') {
 		parse_warn(ctx, lineno, "%s: empty password; line skipped",
 			   name);
 		return -1;
 	}
-	if (strlen(password) > DMS_STORE_PASSWORD_MAX) {
+	if (f.password_len > DMS_STORE_PASSWORD_MAX) {
 		parse_warn(ctx, lineno, "%s: password field longer than %d "
 			   "bytes; line skipped", name,
 			   DMS_STORE_PASSWORD_MAX);
+		return -1;
+	}
+	/* a bad option makes the master unusable rather than less
+	   restricted than the operator meant */
+	if (options != NULL &&
+	    dms_policy_parse(options, f.delim == '|', &entry_r->policy, ebuf,
+			     sizeof(ebuf), &error) < 0) {
+		parse_warn(ctx, lineno, "%s: %s; line skipped", name, error);
 		return -1;
 	}
 	/* kept, so that a login says precisely why it is refused */
@@ -200,8 +248,9 @@ static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 		parse_warn(ctx, lineno, "%s: %s; logins as %s will fail",
 			   name, error, name);
 	}
-	*name_r = name;
-	*password_r = password;
+	entry_r->name = name;
+	entry_r->password = password;
+	entry_r->line = lineno;
 	return 1;
 }
 
@@ -236,7 +285,7 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 	data->slot_mask = cap - 1;
 
 	for (line = buf; line < bufend; line = next) {
-		char *name, *password;
+		struct dms_store_entry entry;
 		size_t line_len;
 		int ret;
 		char *nl = memchr(line, '\n', (size_t)(bufend - line));
@@ -246,23 +295,24 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 		next = nl != NULL ? nl + 1 : bufend;
 		line[line_len] = '\0';
 
+		memset(&entry, 0, sizeof(entry));
 		ret = parse_line(ctx, lineno, line, line_len, default_scheme,
-				 &name, &password);
+				 &entry);
 		if (ret <= 0) {
 			if (ret < 0)
 				data->skipped++;
 			continue;
 		}
-		struct dms_store_entry *dup = data_find(data, name, &slot);
+		struct dms_store_entry *dup = data_find(data, entry.name,
+							&slot);
 		if (dup != NULL) {
 			parse_warn(ctx, lineno, "%s: duplicate name (first at "
-				   "line %u); line skipped", name, dup->line);
+				   "line %u); line skipped", entry.name,
+				   dup->line);
 			data->skipped++;
 			continue;
 		}
-		data->entries[data->count].name = name;
-		data->entries[data->count].password = password;
-		data->entries[data->count].line = lineno;
+		data->entries[data->count] = entry;
 		data->slots[slot] = (uint32_t)++data->count;
 	}
 	if (ctx->warnings > DMS_STORE_WARNINGS_MAX && ctx->warning != NULL) {

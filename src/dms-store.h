@@ -1,8 +1,10 @@
 #ifndef DMS_STORE_H
 #define DMS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "dms-password.h"
+#include "dms-policy.h"
 
 /* The master store: docker-mailserver's dovecot-masters.cf
    ("NAME|{SCHEME}HASH") and Dovecot passwd-file lines
@@ -24,6 +26,8 @@ struct dms_store_entry {
 	const char *name;
 	/* "{SCHEME}HASH" or a bare hash, as in the file */
 	const char *password;
+	/* the line's dms_ options (dms-policy.h) */
+	struct dms_policy policy;
 	unsigned int line;
 };
 
@@ -68,6 +72,30 @@ dms_store_entries(const struct dms_store *store, size_t *count_r);
    so both see the same name in every line. */
 int dms_store_line_name(const char *line, size_t len, const char **name_r,
 			size_t *name_len_r);
+
+/* The fields of a line, for the parser and the writer alike. LINE is LEN
+   bytes without its '\n'; a trailing '\r' belongs to no field. */
+struct dms_store_line {
+	const char *name, *password;
+	size_t name_len, password_len;
+	/* passwd-file: from the ':' after the password up to and including
+	   the ':' before the extra fields (or to the line end when there are
+	   fewer fields); empty for docker-mailserver lines */
+	const char *middle;
+	size_t middle_len;
+	/* the options: the extra fields of a passwd-file line, the third
+	   field of a docker-mailserver line; NULL when there is no such
+	   field */
+	const char *options;
+	size_t options_len;
+	/* ':' or '|' */
+	char delim;
+	bool crlf;
+};
+/* Returns 1 with *fields_r, 0 for a comment or blank line, -1 for a line
+   without a delimiter. */
+int dms_store_line_fields(const char *line, size_t len,
+			  struct dms_store_line *fields_r);
 const char *dms_store_path(const struct dms_store *store);
 /* Lines skipped as malformed or duplicate by the last load. */
 unsigned int dms_store_skipped_lines(const struct dms_store *store);

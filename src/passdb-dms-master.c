@@ -5,12 +5,20 @@
      itself at auth_master_user_separator and asks us about the master;
    - self-splitting (an ordinary passdb): we split the name, verify the
      master and hand Dovecot "user" = master and "login_user" = target,
-     after which Dovecot finishes the master login as in the first way. */
+     after which Dovecot finishes the master login as in the first way.
+
+   After the master's password, its policy (dms-policy.h) decides, and
+   every attempt leaves an audit record: a log line, a named event and
+   optionally a JSON line in audit_file. */
 
 #include "auth-common.h"
 #include "passdb.h"
 #include "str.h"
 #include "module-dir.h"
+#include "ioloop.h"
+
+#include "dms-audit.h"
+#include "dms-policy.h"
 
 #include "dms-args.h"
 #include "dms-login.h"
@@ -23,6 +31,10 @@ struct dms_master_passdb_module {
 	struct dms_store *store;
 	const char *path;
 	const char *username_format;
+	/* JSON lines of audit records; NULL: the log only */
+	const char *audit_file;
+	/* services of masters without dms_services= */
+	struct dms_policy_list default_services;
 	enum dms_scheme scheme;
 	char separator;
 	/* username_format is plain %u: no expansion needed */
@@ -164,6 +176,169 @@ static void dms_master_hand_over(struct auth_request *request,
 	auth_request_set_field(request, "login_user", login->target, NULL);
 }
 
+/* The ACL identity of read-only sessions: conf.d/dms-master-read-only.acl
+   gives it "lr" as user= and as group-override=, so either field alone,
+   if a userdb overrode the other, still keeps the session read-only. */
+#define DMS_READ_ONLY_ACL_ID "dms-master-read-only"
+
+/* The target the master asks for, as Dovecot will use it. */
+static const char *dms_master_target(struct auth_request *request,
+				     const struct dms_master_login *login)
+{
+	return login->target != NULL ? login->target :
+		request->fields.requested_login_user;
+}
+
+/* Log, send and (with audit_file) write the audit record of one master
+   login attempt. Returns -1 when audit_file could not be written. */
+static int dms_master_audit(struct auth_request *request,
+			    struct dms_audit_record *record)
+{
+	struct dms_master_passdb_module *module =
+		(struct dms_master_passdb_module *)request->passdb->passdb;
+	const char *error;
+	char *text, *json;
+	struct event *event;
+	int ret = 0;
+
+	record->time_usec = (int64_t)ioloop_timeval.tv_sec * 1000000 +
+		ioloop_timeval.tv_usec;
+	record->service = request->fields.service;
+	record->remote_ip = request->fields.remote_ip.family == 0 ? NULL :
+		net_ip2addr(&request->fields.remote_ip);
+
+	if (module->audit_file != NULL) {
+		json = dms_audit_json(record);
+		if (json == NULL ||
+		    dms_audit_append(module->audit_file, json, &error) < 0) {
+			e_error(authdb_event(request), "dms_master: audit_file: "
+				"%s: master logins fail until it can be written",
+				json == NULL ? "Out of memory" : error);
+			if (strcmp(record->result, "ok") == 0 ||
+			    strcmp(record->result, "credentials") == 0) {
+				record->result = "tempfail";
+				record->rule = "audit_file";
+			}
+			ret = -1;
+		}
+		free(json);
+	}
+
+	/* a named event: Dovecot's statistics can count master logins with
+	   metric { filter = event=dms_master_login } */
+	event = event_create(authdb_event(request));
+	event_set_name(event, "dms_master_login");
+	event_add_str(event, "master", record->master);
+	if (record->target != NULL)
+		event_add_str(event, "target", record->target);
+	if (record->service != NULL)
+		event_add_str(event, "service", record->service);
+	if (record->remote_ip != NULL)
+		event_add_str(event, "remote_ip", record->remote_ip);
+	event_add_str(event, "result", record->result);
+	event_add_str(event, "rule", record->rule);
+	if (record->pattern != NULL)
+		event_add_str(event, "pattern", record->pattern);
+	event_add_str(event, "read_only", record->read_only ? "yes" : "no");
+
+	text = dms_audit_text(record);
+	e_info(event, "dms_master audit: %s",
+	       text == NULL ? "(out of memory)" : text);
+	free(text);
+	event_unref(&event);
+	return ret;
+}
+
+static void dms_master_audit_failure(struct auth_request *request,
+				     const struct dms_master_login *login,
+				     const char *result, const char *rule)
+{
+	struct dms_audit_record record = {
+		.master = login->master,
+		.target = dms_master_target(request, login),
+		.result = result,
+		.rule = rule,
+	};
+
+	(void)dms_master_audit(request, &record);
+}
+
+static const char *dms_policy_refusal(enum dms_policy_rule rule)
+{
+	switch (rule) {
+	case DMS_POLICY_RULE_DISABLED:
+		return "Master account disabled";
+	case DMS_POLICY_RULE_EXPIRES:
+		return "Master account expired";
+	case DMS_POLICY_RULE_SERVICES:
+		return "Master login not allowed for this service";
+	case DMS_POLICY_RULE_ALLOW:
+		break;
+	}
+	return "Master login not allowed for this user";
+}
+
+/* Apply the master's policy. VERIFIED: its password was checked here (not
+   a credentials lookup). Returns OK after handing the session over,
+   USER_DISABLED when refused, INTERNAL_FAILURE when the audit file
+   cannot be written. */
+static enum passdb_result
+dms_master_authorize(struct auth_request *request,
+		     const struct dms_master_login *login,
+		     const struct dms_store_entry *entry, bool verified)
+{
+	struct dms_master_passdb_module *module =
+		(struct dms_master_passdb_module *)request->passdb->passdb;
+	const char *target = dms_master_target(request, login);
+	struct dms_audit_record record = {
+		.master = login->master,
+		.target = target,
+		.read_only = entry->policy.read_only,
+	};
+	enum dms_policy_rule rule;
+	bool allowed;
+
+	allowed = dms_policy_check(&entry->policy, &module->default_services,
+				   target, request->fields.service,
+				   ioloop_time, &rule, &record.pattern);
+	record.rule = dms_policy_rule_name(rule);
+	if (!allowed) {
+		record.result = "refused";
+		e_info(authdb_event(request), "Master %s refused by rule %s: "
+		       "%s (target=%s service=%s)", login->master, record.rule,
+		       dms_policy_refusal(rule), target == NULL ? "" : target,
+		       request->fields.service);
+		(void)dms_master_audit(request, &record);
+		if (verified) {
+			/* the password was right, so the client may learn why
+			   (IMAP: NO [ALERT] reason). Dovecot's own
+			   [AUTHORIZATIONFAILED] code needs fields.master_user,
+			   which Dovecot keeps read-only for passdbs. A
+			   credentials lookup says nothing: the password is
+			   not checked yet. */
+			auth_request_set_field(request, "reason",
+					       dms_policy_refusal(rule), NULL);
+		}
+		/* not "continue": a refused master is not tried in any
+		   other passdb */
+		return PASSDB_RESULT_USER_DISABLED;
+	}
+
+	record.result = verified ? "ok" : "credentials";
+	if (dms_master_audit(request, &record) < 0)
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	dms_master_hand_over(request, login);
+	if (entry->policy.read_only) {
+		/* for the mail process's ACL plugin: see
+		   conf.d/dms-master-read-only.conf */
+		auth_request_set_field(request, "userdb_acl_user",
+				       DMS_READ_ONLY_ACL_ID, NULL);
+		auth_request_set_field(request, "userdb_acl_groups",
+				       DMS_READ_ONLY_ACL_ID, NULL);
+	}
+	return PASSDB_RESULT_OK;
+}
+
 static enum passdb_result
 dms_master_verify(struct auth_request *request, const char *password)
 {
@@ -175,14 +350,20 @@ dms_master_verify(struct auth_request *request, const char *password)
 	int ret;
 
 	ret = dms_master_lookup(request, &login, &entry);
-	if (ret < 0)
+	if (ret < 0) {
+		if (login.master != NULL)
+			dms_master_audit_failure(request, &login, "tempfail",
+						 "store");
 		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
 	if (ret == 0) {
 		if (login.master == NULL)
 			return PASSDB_RESULT_USER_UNKNOWN;
 		/* cost what a wrong password costs */
 		dms_password_verify_dummy(password, module->scheme);
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		dms_master_audit_failure(request, &login, "unknown_master",
+					 "unknown_master");
 		return PASSDB_RESULT_USER_UNKNOWN;
 	}
 
@@ -191,14 +372,15 @@ dms_master_verify(struct auth_request *request, const char *password)
 	if (ret < 0) {
 		e_error(authdb_event(request), "%s:%u: master %s: %s",
 			module->path, entry->line, entry->name, error);
-		return PASSDB_RESULT_PASSWORD_MISMATCH;
-	}
-	if (ret == 0) {
+	} else if (ret == 0) {
 		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+	}
+	if (ret <= 0) {
+		dms_master_audit_failure(request, &login, "password_mismatch",
+					 "password");
 		return PASSDB_RESULT_PASSWORD_MISMATCH;
 	}
-	dms_master_hand_over(request, &login);
-	return PASSDB_RESULT_OK;
+	return dms_master_authorize(request, &login, entry, TRUE);
 }
 
 static void
@@ -228,24 +410,37 @@ dms_master_lookup_credentials(struct auth_request *request,
 
 	T_BEGIN {
 		ret = dms_master_lookup(request, &login, &entry);
-		if (ret < 0)
-			result = PASSDB_RESULT_INTERNAL_FAILURE;
-		else if (ret == 0) {
+		if (ret < 0) {
 			if (login.master != NULL)
+				dms_master_audit_failure(request, &login,
+							 "tempfail", "store");
+			result = PASSDB_RESULT_INTERNAL_FAILURE;
+		} else if (ret == 0) {
+			if (login.master != NULL) {
 				auth_request_log_unknown_user(request,
 							      AUTH_SUBSYS_DB);
+				dms_master_audit_failure(request, &login,
+							 "unknown_master",
+							 "unknown_master");
+			}
 			result = PASSDB_RESULT_USER_UNKNOWN;
 		} else if (dms_password_parse(entry->password, module->scheme,
 					      &scheme, &hash, &error) < 0) {
 			e_error(authdb_event(request), "%s:%u: master %s: %s",
 				module->path, entry->line, entry->name, error);
+			dms_master_audit_failure(request, &login,
+						 "password_mismatch",
+						 "password");
 			result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
 		} else {
 			/* the request's pool: the store may reload before
 			   Dovecot is done with the credentials */
 			hash = p_strdup(request->pool, hash);
 			scheme_name = dms_scheme_name(scheme);
-			dms_master_hand_over(request, &login);
+			/* Dovecot checks the password after us: the policy
+			   cannot wait, and refusing says nothing about it */
+			result = dms_master_authorize(request, &login, entry,
+						      FALSE);
 		}
 	} T_END;
 
@@ -273,6 +468,12 @@ dms_master_preinit(pool_t pool, const char *args)
 	module->path = p_strdup(pool, parsed.path);
 	module->username_format = p_strdup(pool, parsed.username_format);
 	module->format_is_user = strcmp(parsed.username_format, "%u") == 0;
+	if (parsed.audit_file != NULL)
+		module->audit_file = p_strdup(pool, parsed.audit_file);
+	/* validated by dms_args_parse() */
+	if (dms_policy_parse_services(p_strdup(pool, parsed.default_services),
+				      &module->default_services, &error) < 0)
+		i_fatal("passdb dms_master: default_services: %s", error);
 	module->scheme = parsed.scheme;
 	module->separator = parsed.separator;
 	module->module.blocking = parsed.blocking;

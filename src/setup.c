@@ -5,9 +5,11 @@
 
 #include "dms-args.h"
 #include "dms-password.h"
+#include "dms-pattern.h"
 #include "dms-store.h"
 #include "dms-store-write.h"
 #include "setup-names.h"
+#include "setup-options.h"
 #include "setup-password.h"
 
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define EXIT_USAGE 2
 
@@ -59,10 +62,14 @@ static void usage(FILE *out, const char *prog)
 "e-mail accounts.\n"
 "\n"
 "Commands:\n"
-"  dovecot-master add NAME [PASSWORD]     add a master account\n"
-"  dovecot-master update NAME [PASSWORD]  change its password\n"
+"  dovecot-master add NAME [PASSWORD] [POLICY]\n"
+"                                         add a master account\n"
+"  dovecot-master update NAME [PASSWORD] [POLICY]\n"
+"                                         change its password and/or policy\n"
+"                                         (POLICY alone keeps the password)\n"
 "  dovecot-master del NAME [NAME...]      delete master accounts\n"
-"  dovecot-master list                    list them, one \"* NAME\" a line\n"
+"  dovecot-master list                    list them, one \"* NAME\" a line,\n"
+"                                         with their policy if any\n"
 "  email add ADDRESS [PASSWORD]           add an e-mail account\n"
 "  email update ADDRESS [PASSWORD]        change its password\n"
 "  email del ADDRESS [ADDRESS...]         delete e-mail accounts\n"
@@ -72,6 +79,24 @@ static void usage(FILE *out, const char *prog)
 "A master logs in as any user with the user's name, '*' and its own name\n"
 "(user@example.com*admin) and its own password. A missing PASSWORD is\n"
 "asked for twice without echo, or read from standard input.\n"
+"\n"
+"Policy of a master (only what is given changes; stored with the account as\n"
+"dms_ options; see setup(8)):\n"
+"  --allow PATTERNS     targets it may open, comma-separated, repeatable:\n"
+"                       exact names or '*' / '?' wildcards, e.g.\n"
+"                       '*@example.com,support-*@example.org'\n"
+"  --no-allow           any target (the default)\n"
+"  --services LIST      Dovecot services it may use, e.g. imap or\n"
+"                       imap,pop3,submission, or '*' for all\n"
+"  --no-services        the passdb's default_services (imap,pop3)\n"
+"  --read-only          sessions read but change nothing (needs\n"
+"                       conf.d/dms-master-read-only.conf.ext)\n"
+"  --no-read-only       full access (the default)\n"
+"  --expires TIME       refused from TIME on, UTC: YYYY-MM-DD (midnight)\n"
+"                       or YYYY-MM-DDTHH:MM:SSZ\n"
+"  --no-expires         never expires (the default)\n"
+"  --disable, --enable  refuse it / allow it again\n"
+"A PASSWORD starting with \"--\" goes after \"--\".\n"
 "\n"
 "Options:\n"
 "  --masters-file FILE  master store (env DMS_MASTERS_FILE; default\n"
@@ -96,15 +121,18 @@ static void kind_usage(FILE *out, const char *prog,
 		       const struct account_kind *kind)
 {
 	const char *arg = kind->need_at ? "ADDRESS" : "NAME";
+	const char *policy = kind->need_at ? "" :
+		" [--allow PATTERNS] [--services LIST]\n"
+		"           [--read-only] [--expires TIME] [--disable|--enable]";
 
 	fprintf(out,
-"Usage: %s %s add %s [PASSWORD]\n"
-"       %s %s update %s [PASSWORD]\n"
+"Usage: %s %s add %s [PASSWORD]%s\n"
+"       %s %s update %s [PASSWORD]%s\n"
 "       %s %s del %s [%s...]\n"
 "       %s %s list\n"
 "Run '%s help' for the options.\n",
-		prog, kind->group, arg, prog, kind->group, arg,
-		prog, kind->group, arg, arg, prog, kind->group, prog);
+		prog, kind->group, arg, policy, prog, kind->group, arg,
+		policy, prog, kind->group, arg, arg, prog, kind->group, prog);
 }
 
 static void error_msg(struct setup *s, const char *fmt, ...)
@@ -155,46 +183,88 @@ write_settings(const struct account_kind *kind)
 	return set;
 }
 
+static char *edit_options(void *context, const char *old, size_t old_len,
+			  const char **error_r)
+{
+	return setup_options_apply(context, old, old_len, error_r);
+}
+
 static int cmd_set(struct setup *s, const struct account_kind *kind,
 		   enum dms_store_op op, int argc, char **argv)
 {
 	struct dms_store_write_settings set = write_settings(kind);
+	struct setup_options opts;
+	struct dms_store_change change = { .password = NULL };
 	char name[SETUP_NAME_MAX + 1], hash[DMS_PASSWORD_HASH_MAX];
 	const char *path = kind_path(s, kind), *error;
-	char *password;
+	char *password = NULL;
+	bool password_stdin = s->password_stdin;
 	enum dms_store_write_result ret;
+	int status = EXIT_FAILURE;
 
+	if (setup_options_parse(argc, argv, &opts, &argc, &error) < 0) {
+		error_msg(s, "%s", error);
+		kind_usage(stderr, s->prog, kind);
+		setup_options_free(&opts);
+		return EXIT_USAGE;
+	}
+	/* after the command as well as before it */
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--password-stdin") == 0) {
+			password_stdin = true;
+			memmove(argv + i, argv + i + 1,
+				sizeof(*argv) * (size_t)(argc - i - 1));
+			argc--;
+			i--;
+		}
+	}
+	if (opts.any && kind != &kind_master) {
+		error_msg(s, "policy options are for master accounts only");
+		setup_options_free(&opts);
+		return EXIT_USAGE;
+	}
 	if (argc < 1 || argc > 2) {
 		kind_usage(stderr, s->prog, kind);
+		setup_options_free(&opts);
 		return EXIT_USAGE;
 	}
 	if (!get_name(s, kind, argv[0], name, sizeof(name)))
-		return EXIT_FAILURE;
-	if (argc == 2 && s->password_stdin) {
+		goto out;
+	if (argc == 2 && password_stdin) {
 		error_msg(s, "a PASSWORD argument and --password-stdin "
 			  "exclude each other");
-		return EXIT_USAGE;
+		status = EXIT_USAGE;
+		goto out;
 	}
-	password = argc == 2 ? strdup(argv[1]) :
-		setup_password_read(s->password_stdin, &error);
-	if (password == NULL) {
-		error_msg(s, "%s", argc == 2 ? "out of memory" : error);
-		return EXIT_FAILURE;
-	}
-	if (!setup_password_valid(password, &error) ||
-	    dms_password_hash(password, s->scheme, hash, sizeof(hash),
-			      &error) < 0) {
+	/* update with options alone keeps the password */
+	if (op == DMS_STORE_ADD || argc == 2 || password_stdin || !opts.any) {
+		password = argc == 2 ? strdup(argv[1]) :
+			setup_password_read(password_stdin, &error);
+		if (password == NULL) {
+			error_msg(s, "%s", argc == 2 ? "out of memory" : error);
+			goto out;
+		}
+		if (!setup_password_valid(password, &error) ||
+		    dms_password_hash(password, s->scheme, hash, sizeof(hash),
+				      &error) < 0) {
+			setup_password_free(password);
+			error_msg(s, "%s '%s': %s", kind->what, name, error);
+			goto out;
+		}
 		setup_password_free(password);
-		error_msg(s, "%s '%s': %s", kind->what, name, error);
-		return EXIT_FAILURE;
+		change.password = hash;
 	}
-	setup_password_free(password);
+	if (opts.any) {
+		change.edit_options = edit_options;
+		change.context = &opts;
+	}
 
-	ret = dms_store_write(path, op, name, hash, &set, &error);
+	ret = dms_store_write_change(path, op, name, &change, &set, &error);
 	dms_wipe(hash, sizeof(hash));
 	switch (ret) {
 	case DMS_STORE_WRITE_OK:
-		return EXIT_SUCCESS;
+		status = EXIT_SUCCESS;
+		break;
 	case DMS_STORE_WRITE_EXISTS:
 		error_msg(s, "%s '%s' already exists in %s", kind->what,
 			  name, path);
@@ -203,11 +273,16 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 		error_msg(s, "%s '%s' does not exist in %s", kind->what,
 			  name, path);
 		break;
+	case DMS_STORE_WRITE_INVALID:
+		error_msg(s, "%s '%s': %s", kind->what, name, error);
+		break;
 	case DMS_STORE_WRITE_ERROR:
 		error_msg(s, "%s", error);
 		break;
 	}
-	return EXIT_FAILURE;
+out:
+	setup_options_free(&opts);
+	return status;
 }
 
 static int cmd_del(struct setup *s, const struct account_kind *kind,
@@ -273,8 +348,23 @@ static int cmd_list(struct setup *s, const struct account_kind *kind,
 		return EXIT_FAILURE;
 	}
 	entries = dms_store_entries(store, &count);
-	for (size_t i = 0; i < count; i++)
-		printf("* %s\n", entries[i].name);
+	for (size_t i = 0; i < count; i++) {
+		char options[DMS_POLICY_LIST_MAX * (DMS_PATTERN_MAX + 1) +
+			     1024];
+
+		/* "* NAME" as docker-mailserver prints it, then a master's
+		   options as they are stored */
+		if (kind != &kind_master ||
+		    dms_policy_format(&entries[i].policy, options,
+				      sizeof(options)) == 0) {
+			printf("* %s\n", entries[i].name);
+			continue;
+		}
+		printf("* %s %s%s\n", entries[i].name, options,
+		       entries[i].policy.has_expires &&
+		       entries[i].policy.expires <= (int64_t)time(NULL) ?
+		       " (expired)" : "");
+	}
 	if (count == 0)
 		fprintf(stderr, "%s: no %ss in %s\n", s->prog, kind->what,
 			path);

@@ -10,16 +10,17 @@ out=$(mktemp -d /tmp/dms-san.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 cc=${CC:-clang}
 cflags="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$top/src -I$top"
-lib="$top/src/dms-login.c $top/src/dms-store.c $top/src/dms-store-write.c $top/src/dms-password.c $top/src/dms-args.c"
+lib="$top/src/dms-login.c $top/src/dms-store.c $top/src/dms-store-write.c $top/src/dms-password.c $top/src/dms-args.c $top/src/dms-pattern.c $top/src/dms-policy.c $top/src/dms-audit.c"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # shellcheck disable=SC2086
 $cc $cflags -o "$out/test-dms" "$top"/tests/unit/test-*.c \
-	"$top/src/setup-names.c" $lib $(pkg-config --cflags --libs check) -lcrypt
+	"$top/src/setup-names.c" "$top/src/setup-options.c" $lib \
+	$(pkg-config --cflags --libs check) -lcrypt
 # shellcheck disable=SC2086
 $cc $cflags -o "$out/setup" "$top"/src/setup.c "$top/src/setup-names.c" \
-	"$top/src/setup-password.c" $lib -lcrypt
+	"$top/src/setup-options.c" "$top/src/setup-password.c" $lib -lcrypt
 
 echo "== unit tests under ASan+UBSan"
 # no fork: a sanitizer report in a test makes the whole run fail
@@ -31,4 +32,5 @@ grep -E "^[0-9]+%: Checks" "$out/unit.log"
 
 echo "== setup CLI tests under ASan+UBSan"
 DMS_SETUP="$out/setup" sh "$top/tests/integration/run.sh" -q \
-	"$top/tests/integration/test_setup_cli.py" -k "not page_example"
+	"$top/tests/integration/test_setup_cli.py" -k "not page_example" \
+	"$top/tests/integration/test_policy.py::test_cli_sets_and_clears_policy"

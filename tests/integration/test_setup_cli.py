@@ -4,6 +4,7 @@ error path, hashing checked by Dovecot, locking, crash safety, prompts."""
 import os
 import pty
 import random
+import re
 import select
 import signal
 import subprocess
@@ -54,6 +55,10 @@ def test_page_example_verbatim_through_installed_cli():
     assert "+ setup dovecot-master add admin top-secret" in out
     assert '0: OK "Success."' in out
     assert 'read the target\'s INBOX: "Subject: Welcome to user@example.com"' in out
+    assert ("read-only master user@example.com*auditor read the INBOX, "
+            "APPEND refused") in out
+    assert "read-only master over POP3: refused (IMAP only)" in out
+    assert re.search(r"dms_master_logins_refused_services +1\n", out), out
     assert "All checks passed." in out
 
 

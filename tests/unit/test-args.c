@@ -64,6 +64,36 @@ START_TEST(test_parse)
 }
 END_TEST
 
+START_TEST(test_policy_args)
+{
+	struct dms_args a;
+	const char *error;
+
+	ck_assert_int_eq(dms_args_parse("/m", &a, &error), 0);
+	ck_assert_str_eq(a.default_services, "imap,pop3");
+	ck_assert_ptr_null(a.audit_file);
+	dms_args_free(&a);
+	ck_assert_int_eq(dms_args_parse("default_services=* audit_file=/var/log/"
+					"dms.jsonl /m", &a, &error), 0);
+	ck_assert_str_eq(a.default_services, "*");
+	ck_assert_str_eq(a.audit_file, "/var/log/dms.jsonl");
+	ck_assert_str_eq(a.path, "/m");
+	dms_args_free(&a);
+	ck_assert_int_eq(dms_args_parse("default_services=imap,submission /m",
+					&a, &error), 0);
+	dms_args_free(&a);
+	ck_assert_int_eq(dms_args_parse("default_services=IMAP /m", &a,
+					&error), -1);
+	ck_assert(strstr(error, "Invalid default_services=IMAP") != NULL);
+	ck_assert_int_eq(dms_args_parse("default_services= /m", &a, &error),
+			 -1);
+	ck_assert_int_eq(dms_args_parse("audit_file=audit.jsonl /m", &a,
+					&error), -1);
+	ck_assert_str_eq(error, "Invalid audit_file=audit.jsonl: needs an "
+			 "absolute path");
+}
+END_TEST
+
 START_TEST(test_long_token)
 {
 	char args[4096];
@@ -99,6 +129,7 @@ Suite *args_suite(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_loop_test(tc, test_parse, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, test_policy_args);
 	tcase_add_test(tc, test_long_token);
 	tcase_add_test(tc, test_separators);
 	suite_add_tcase(s, tc);

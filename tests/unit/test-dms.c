@@ -14,6 +14,9 @@ int main(void)
 	srunner_add_suite(sr, args_suite());
 	srunner_add_suite(sr, store_write_suite());
 	srunner_add_suite(sr, names_suite());
+	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, audit_suite());
+	srunner_add_suite(sr, options_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

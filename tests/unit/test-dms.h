@@ -9,5 +9,8 @@ Suite *store_suite(void);
 Suite *args_suite(void);
 Suite *store_write_suite(void);
 Suite *names_suite(void);
+Suite *policy_suite(void);
+Suite *audit_suite(void);
+Suite *options_suite(void);
 
 #endif

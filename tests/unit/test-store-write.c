@@ -133,6 +133,85 @@ START_TEST(test_passwd_format_roundtrip)
 }
 END_TEST
 
+static char *set_options(void *context, const char *old, size_t old_len,
+			 const char **error_r)
+{
+	char *r = malloc(old_len + strlen(context) + 8);
+
+	if (*(const char *)context == '\0') {
+		free(r);
+		return strdup("");
+	}
+	if (strcmp(context, "refuse") == 0) {
+		free(r);
+		*error_r = "refused";
+		return NULL;
+	}
+	/* "old|new", so that the test sees what it was given */
+	sprintf(r, "%.*s%s%s", (int)old_len, old == NULL ? "" : old,
+		old == NULL ? "(none)" : "|", (const char *)context);
+	return r;
+}
+
+START_TEST(test_options)
+{
+	struct dms_store_change change = { .password = "{X}1" };
+	const char *error;
+
+	/* a password change keeps the options */
+	put("a|{X}0|dms_read_only=yes\r\nb:{X}0:1:2\nc:{X}0:1:2:g:h:s:x=1\n");
+	ck_assert_int_eq(dms_store_write(path, DMS_STORE_UPDATE, "a", "{X}1",
+					 &pipe_set, &error), DMS_STORE_WRITE_OK);
+	ck_assert_str_eq(slurp(), "a|{X}1|dms_read_only=yes\r\n"
+			 "b:{X}0:1:2\nc:{X}0:1:2:g:h:s:x=1\n");
+	/* options alone keep the password; a short passwd-file line gets
+	   its empty fields up to the extra fields */
+	change.password = NULL;
+	change.edit_options = set_options;
+	change.context = "N";
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "a",
+						&change, &pipe_set, &error),
+			 DMS_STORE_WRITE_OK);
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "b",
+						&change, &pipe_set, &error),
+			 DMS_STORE_WRITE_OK);
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "c",
+						&change, &pipe_set, &error),
+			 DMS_STORE_WRITE_OK);
+	ck_assert_str_eq(slurp(), "a|{X}1|dms_read_only=yes|N\r\n"
+			 "b:{X}0:1:2::::(none)N\nc:{X}0:1:2:g:h:s:x=1|N\n");
+	/* no options left: no empty field is added */
+	change.context = "";
+	put("a|{X}0\nb:{X}0:1\n");
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "a",
+						&change, &pipe_set, &error),
+			 DMS_STORE_WRITE_OK);
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "b",
+						&change, &pipe_set, &error),
+			 DMS_STORE_WRITE_OK);
+	ck_assert_str_eq(slurp(), "a|{X}0\nb:{X}0:1\n");
+	/* new lines */
+	change.password = "{X}2";
+	change.context = "o";
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_ADD, "n",
+						&change, &pipe_set, &error),
+			 DMS_STORE_WRITE_OK);
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_ADD, "m",
+						&change, &passwd_set, &error),
+			 DMS_STORE_WRITE_OK);
+	ck_assert_str_eq(slurp(), "a|{X}0\nb:{X}0:1\nn|{X}2|(none)o\n"
+			 "m:{X}2::::::(none)o\n");
+	/* the editor's refusal changes nothing */
+	change.context = "refuse";
+	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "a",
+						&change, &pipe_set, &error),
+			 DMS_STORE_WRITE_INVALID);
+	ck_assert_str_eq(error, "refused");
+	ck_assert_str_eq(slurp(), "a|{X}0\nb:{X}0:1\nn|{X}2|(none)o\n"
+			 "m:{X}2::::::(none)o\n");
+}
+END_TEST
+
 START_TEST(test_keeps_mode)
 {
 	const char *error;
@@ -204,6 +283,7 @@ Suite *store_write_suite(void)
 	tcase_add_test(tc, test_add_update_delete);
 	tcase_add_test(tc, test_keeps_other_lines);
 	tcase_add_test(tc, test_passwd_format_roundtrip);
+	tcase_add_test(tc, test_options);
 	tcase_add_test(tc, test_keeps_mode);
 	tcase_add_test(tc, test_concurrent_adds);
 	tcase_add_test(tc, test_unwritable_dir);

@@ -79,6 +79,21 @@ static const struct {
 	/* ':' first: passwd-file */
 	{ "admin:{CRYPT}x|y:z\n", 0, "admin", "{CRYPT}x|y", NULL, NULL,
 	  1, 0 },
+	/* options: the third field of a DMS line, passwd-file extra
+	   fields; an empty options field is no options */
+	{ "admin|" H6 "|dms_read_only=yes dms_allow=*@x\nb|" H6 "|\n", 0,
+	  "admin", H6, "b", H6, 2, 0 },
+	{ "admin:" H6 "::::::allow_nets=::1 dms_disabled=yes\n", 0,
+	  "admin", H6, NULL, NULL, 1, 0 },
+	/* a bad option loses its line (never a less restricted master) */
+	{ "admin|" H6 "|dms_read_only=yes dms_alow=*@x\nok|" H6 "\n", 0,
+	  "admin", "", "ok", H6, 1, 1 },
+	{ "admin:" H6 "::::::dms_expires=soon\nok|" H6 "\n", 0,
+	  "admin", "", "ok", H6, 1, 1 },
+	/* a '|' in a DMS password: refused, not cut short */
+	{ "admin|{PLAIN}a|b\n", 0, "admin", "", NULL, NULL, 0, 1 },
+	/* options in a short passwd-file line are only the 8th field */
+	{ "admin:" H6 ":dms_bogus=1\n", 0, "admin", H6, NULL, NULL, 1, 0 },
 };
 
 /* NAME must be found with PASSWORD, or not at all when PASSWORD is "". */
@@ -114,6 +129,76 @@ START_TEST(test_parse)
 	check_name(store, cases[_i].name2, cases[_i].password2);
 	dms_store_free(&store);
 	ck_assert_ptr_null(store);
+}
+END_TEST
+
+START_TEST(test_options)
+{
+	const char *text = "a|" H6 "|dms_read_only=yes dms_expires=2027-01-01\r\n"
+		"b:" H6 ":1:2:g:/home:/bin/sh:x=1 dms_allow=*@x,y@z "
+		"dms_services=imap\n";
+	struct dms_store *store = dms_store_new_from_buffer(text,
+		strlen(text), DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
+	const struct dms_store_entry *e;
+
+	ck_assert_int_eq(dms_store_lookup(store, "a", &e), 1);
+	ck_assert(e->policy.read_only);
+	ck_assert(e->policy.has_expires);
+	ck_assert_int_eq(e->policy.expires, 1798761600);
+	ck_assert_str_eq(e->password, H6);
+	ck_assert_int_eq(dms_store_lookup(store, "b", &e), 1);
+	ck_assert(!e->policy.read_only);
+	ck_assert_int_eq(e->policy.allow.count, 2);
+	ck_assert_str_eq(e->policy.allow.items, "*@x");
+	ck_assert_int_eq(e->policy.services.count, 1);
+	ck_assert_str_eq(e->policy.services.items, "imap");
+	dms_store_free(&store);
+}
+END_TEST
+
+static const struct {
+	const char *line;
+	int ret;
+	const char *name, *password, *middle, *options;
+	bool crlf;
+} field_cases[] = {
+	{ "a|h", 1, "a", "h", "", NULL, false },
+	{ "a|h|", 1, "a", "h", "", "", false },
+	{ "a|h|o p\r", 1, "a", "h", "", "o p", true },
+	{ "a|h|o|p", 1, "a", "h", "", "o|p", false },
+	{ "a:h", 1, "a", "h", "", NULL, false },
+	{ "a:h:1:2", 1, "a", "h", ":1:2", NULL, false },
+	{ "a:h::::::", 1, "a", "h", "::::::", "", false },
+	{ "a:h:1:2:g:d:s:x=1 y:z\r", 1, "a", "h", ":1:2:g:d:s:", "x=1 y:z",
+	  true },
+	{ "  # c", 0, NULL, NULL, NULL, NULL, false },
+	{ "nodelim", -1, NULL, NULL, NULL, NULL, false },
+};
+
+static void check_field(const char *got, size_t len, const char *want)
+{
+	if (want == NULL) {
+		ck_assert_ptr_null(got);
+		return;
+	}
+	ck_assert_int_eq(len, strlen(want));
+	ck_assert(len == 0 || memcmp(got, want, len) == 0);
+}
+
+START_TEST(test_line_fields)
+{
+	struct dms_store_line f;
+	const char *line = field_cases[_i].line;
+
+	ck_assert_int_eq(dms_store_line_fields(line, strlen(line), &f),
+			 field_cases[_i].ret);
+	if (field_cases[_i].ret <= 0)
+		return;
+	check_field(f.name, f.name_len, field_cases[_i].name);
+	check_field(f.password, f.password_len, field_cases[_i].password);
+	ck_assert_int_eq(f.middle_len, strlen(field_cases[_i].middle));
+	check_field(f.options, f.options_len, field_cases[_i].options);
+	ck_assert(f.crlf == field_cases[_i].crlf);
 }
 END_TEST
 
@@ -368,6 +453,9 @@ Suite *store_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_parse, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, test_options);
+	tcase_add_loop_test(tc, test_line_fields, 0,
+			    sizeof(field_cases) / sizeof(field_cases[0]));
 	tcase_add_test(tc, test_line_numbers);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_many_and_warning_cap);

@@ -1,0 +1,100 @@
+#ifndef DMS_POLICY_H
+#define DMS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per-master policy, stored with the account as space-separated
+   KEY=VALUE options: in the third field of a docker-mailserver line
+   (NAME|{SCHEME}HASH|OPTIONS) or among the extra fields of a passwd-file
+   line (NAME:{SCHEME}HASH:::::: OPTIONS). Only keys starting with "dms_"
+   are ours; other extra fields are left alone. A line without options
+   keeps today's behaviour, except for the services (see below).
+
+     dms_allow=PATTERN[,PATTERN...]  targets this master may open
+                                     (dms-pattern.h); default: any
+     dms_services=NAME[,NAME...]     Dovecot services (imap, pop3,
+                                     submission, smtp, doveadm, ...) or
+                                     '*'; default: the passdb's
+                                     default_services (imap,pop3)
+     dms_read_only=yes|no            sessions may read but change nothing
+     dms_expires=TIME                refused from TIME on (UTC):
+                                     YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
+     dms_disabled=yes|no             refused while yes
+
+   Parsing is strict: an unknown dms_ key, a repeated one or a bad value
+   makes the whole line invalid, so that a typo never grants more than
+   the operator wrote. */
+
+#define DMS_POLICY_LIST_MAX 64
+#define DMS_SERVICE_MAX 32
+/* imap and pop3: not submission or smtp, through which a master could
+   send mail as the user */
+#define DMS_POLICY_DEFAULT_SERVICES "imap,pop3"
+
+/* A list of NUL-separated items, packed one after the other. */
+struct dms_policy_list {
+	const char *items;
+	unsigned int count;
+};
+
+struct dms_policy {
+	/* count 0: not set */
+	struct dms_policy_list allow;
+	struct dms_policy_list services;
+	/* seconds since the epoch; has_expires false: never */
+	int64_t expires;
+	bool has_expires;
+	bool read_only;
+	bool disabled;
+};
+
+/* What decided a policy check, in the order they are checked. */
+enum dms_policy_rule {
+	DMS_POLICY_RULE_DISABLED,
+	DMS_POLICY_RULE_EXPIRES,
+	DMS_POLICY_RULE_SERVICES,
+	DMS_POLICY_RULE_ALLOW,
+};
+
+/* Parse the options in TEXT (modified in place: the policy points into
+   it). Tokens without the dms_ prefix are skipped, unless ONLY_OURS (a
+   docker-mailserver line has no other fields: "NAME|{PLAIN}a|b" must not
+   quietly become the password "a"). Returns 0, or -1 with *error_r (a
+   static string or one in ERROR_BUF). */
+int dms_policy_parse(char *text, bool only_ours, struct dms_policy *policy_r,
+		     char *error_buf, size_t error_size,
+		     const char **error_r);
+
+/* Parse a comma-separated service list in place into LIST (as for
+   dms_services=). Returns 0 or -1 with *error_r (static). */
+int dms_policy_parse_services(char *text, struct dms_policy_list *list_r,
+			      const char **error_r);
+
+/* Check a verified master's login. DEFAULT_SERVICES applies when the
+   policy lists none. Returns true when allowed. *rule_r is the rule that
+   refused or, when allowed, ALLOW; *detail_r (allowed: the pattern that
+   matched, or NULL for no dms_allow) points into the policy. */
+bool dms_policy_check(const struct dms_policy *policy,
+		      const struct dms_policy_list *default_services,
+		      const char *target, const char *service, int64_t now,
+		      enum dms_policy_rule *rule_r, const char **detail_r);
+
+/* "disabled", "expires", "services", "allow" */
+const char *dms_policy_rule_name(enum dms_policy_rule rule);
+
+/* The canonical options text of POLICY (keys in the order above, only
+   those set) into BUF; returns its length, or SIZE or more when BUF is
+   too small (snprintf-style). */
+size_t dms_policy_format(const struct dms_policy *policy, char *buf,
+			 size_t size);
+
+/* UTC times: YYYY-MM-DD (midnight) or YYYY-MM-DDTHH:MM:SSZ. Returns 0
+   with *time_r, or -1. */
+int dms_time_parse(const char *text, int64_t *time_r);
+/* YYYY-MM-DDTHH:MM:SSZ; BUF needs DMS_TIME_BUF bytes. */
+#define DMS_TIME_BUF 48
+void dms_time_format(int64_t time, char *buf);
+
+#endif

@@ -1,0 +1,43 @@
+#ifndef SETUP_OPTIONS_H
+#define SETUP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The policy options of `setup dovecot-master add|update`, and how they
+   change a store line's options (dms-policy.h): only the options given
+   change; other dms_ options and other passdbs' extra fields stay. */
+
+enum setup_flag {
+	SETUP_FLAG_UNCHANGED = 0,
+	SETUP_FLAG_SET,
+	SETUP_FLAG_CLEAR,
+};
+
+struct setup_options {
+	/* values for SET; all malloc()ed by setup_options_parse() */
+	char *allow, *services, *expires;
+	enum setup_flag allow_flag, services_flag, expires_flag;
+	enum setup_flag read_only, disabled;
+	/* any option given */
+	bool any;
+};
+
+/* Take the options out of ARGV (ARGC entries), leaving the other
+   arguments in order in ARGV and their number in *argc_r. Options are
+   --allow PATTERNS (repeatable), --no-allow, --services LIST,
+   --no-services, --read-only, --no-read-only, --expires TIME,
+   --no-expires, --disable, --enable, as "--opt VALUE" or "--opt=VALUE";
+   "--" ends them. Everything else is an argument, so a password may
+   start with '-'. Returns 0 or -1 with *error_r (static or in OPTS). */
+int setup_options_parse(int argc, char **argv, struct setup_options *opts,
+			int *argc_r, const char **error_r);
+void setup_options_free(struct setup_options *opts);
+
+/* The new options text of a line from its OLD options (OLD_LEN bytes,
+   NULL for none): malloc()ed, or NULL with *error_r (valid until the
+   next call) when an option is invalid. */
+char *setup_options_apply(const struct setup_options *opts, const char *old,
+			  size_t old_len, const char **error_r);
+
+#endif

@@ -1,0 +1,133 @@
+#include "test-dms.h"
+#include "dms-audit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct dms_audit_record plain = {
+	.time_usec = 1798761600123456LL,
+	.master = "admin",
+	.target = "user@example.com",
+	.service = "imap",
+	.remote_ip = "127.0.0.1",
+	.result = "ok",
+	.rule = "allow",
+	.pattern = "*@example.com",
+	.read_only = true,
+};
+
+START_TEST(test_audit_text)
+{
+	struct dms_audit_record r = plain;
+	char *text = dms_audit_text(&r);
+
+	ck_assert_str_eq(text, "master=admin target=user@example.com "
+			 "service=imap rip=127.0.0.1 result=ok rule=allow "
+			 "pattern=*@example.com read_only=yes");
+	free(text);
+
+	/* a hostile name can neither add a field nor break the line */
+	r.master = "evil result=ok";
+	r.target = "a\"b\\c\nd";
+	r.remote_ip = NULL;
+	r.pattern = NULL;
+	r.service = "";
+	r.read_only = false;
+	text = dms_audit_text(&r);
+	ck_assert_str_eq(text, "master=\"evil result=ok\" "
+			 "target=\"a\\\"b\\\\c\\x0ad\" service=\"\" result=ok "
+			 "rule=allow read_only=no");
+	free(text);
+	r.master = "\xc3\xbc\x01";
+	r.target = NULL;
+	text = dms_audit_text(&r);
+	ck_assert_str_eq(text, "master=\"\\xc3\\xbc\\x01\" service=\"\" "
+			 "result=ok rule=allow read_only=no");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_audit_json)
+{
+	struct dms_audit_record r = plain;
+	char *json = dms_audit_json(&r);
+
+	ck_assert_str_eq(json, "{\"time\":\"2027-01-01T00:00:00.123456Z\","
+			 "\"master\":\"admin\",\"target\":\"user@example.com\","
+			 "\"service\":\"imap\",\"remote_ip\":\"127.0.0.1\","
+			 "\"result\":\"ok\",\"rule\":\"allow\","
+			 "\"pattern\":\"*@example.com\",\"read_only\":true}\n");
+	free(json);
+
+	/* escapes; valid UTF-8 kept, invalid bytes and controls as \u00XX */
+	r.time_usec = 5;
+	r.master = "a\"b\\c\n\x7f";
+	r.target = "\xc3\xbc-\xff-\xc3-\xed\xa0\x80-\xf0\x9f\x98\x80";
+	r.remote_ip = NULL;
+	r.pattern = NULL;
+	r.read_only = false;
+	json = dms_audit_json(&r);
+	ck_assert_str_eq(json, "{\"time\":\"1970-01-01T00:00:00.000005Z\","
+			 "\"master\":\"a\\\"b\\\\c\\u000a\\u007f\","
+			 "\"target\":\"\xc3\xbc-\\u00ff-\\u00c3-"
+			 "\\u00ed\\u00a0\\u0080-\xf0\x9f\x98\x80\","
+			 "\"service\":\"imap\",\"remote_ip\":null,"
+			 "\"result\":\"ok\",\"rule\":\"allow\","
+			 "\"pattern\":null,\"read_only\":false}\n");
+	free(json);
+}
+END_TEST
+
+START_TEST(test_audit_append)
+{
+	char dir[] = "/tmp/dms-audit-XXXXXX", path[256], link[256], buf[256];
+	const char *error;
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	mode_t old_umask = umask(022);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+	snprintf(link, sizeof(link), "%s/link.jsonl", dir);
+	ck_assert_int_eq(dms_audit_append(path, "{\"a\":1}\n", &error), 0);
+	ck_assert_int_eq(dms_audit_append(path, "{\"a\":2}\n", &error), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	umask(old_umask);
+	ck_assert_int_eq(st.st_mode & 0777, 0640);
+	f = fopen(path, "r");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_str_eq(buf, "{\"a\":1}\n{\"a\":2}\n");
+
+	/* never through a symlink (someone else's file) */
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_int_eq(dms_audit_append(link, "x\n", &error), -1);
+	ck_assert(strstr(error, "link.jsonl") != NULL);
+	/* no directory */
+	ck_assert_int_eq(dms_audit_append("/nonexistent/dir/a.jsonl", "x\n",
+					  &error), -1);
+	ck_assert(strstr(error, "No such file") != NULL);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+Suite *audit_suite(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *tc = tcase_create("audit");
+
+	tcase_add_test(tc, test_audit_text);
+	tcase_add_test(tc, test_audit_json);
+	tcase_add_test(tc, test_audit_append);
+	suite_add_tcase(s, tc);
+	return s;
+}
