@@ -59,8 +59,8 @@ def store_text(masters, hashed):
                    for n, o in masters.items())
 
 
-def make_policy_dovecot(mode, ports=(143, 110)):
-    server = Dovecot(mode, args="audit_file=%s", extra=policy_extra(),
+def make_policy_dovecot(mode, ports=(143, 110), args=""):
+    server = Dovecot(mode, args=args + " audit_file=%s", extra=policy_extra(),
                      imap_port=ports[0], pop3_port=ports[1])
     # the audit file's directory: writable by the auth process only
     audit_dir = os.path.join(server.tmp, "audit")
@@ -397,6 +397,31 @@ def test_stats_event(make_dovecot):
         if all(counts.get(k) == v for k, v in want.items()):
             break
         assert time.monotonic() < deadline, counts
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_blocking_workers(make_dovecot, mode):
+    """blocking=yes: the policy, the fields for read-only sessions, the
+    reason, the audit file and the event all work from auth-workers."""
+    s = make_policy_dovecot(mode, OWN_PORTS, args="blocking=yes")
+    make_dovecot.servers.append(s)
+    s.start()
+    refused(s.imap_login("other@example.org*scoped", PW), NOT_ALLOWED_USER)
+    refused(s.pop3_login(TARGET + "*scoped", PW), NOT_ALLOWED_SERVICE)
+    imap = login_imap(s, TARGET + "*ro")
+    with pytest.raises(imaplib.IMAP4.readonly):
+        imap.select("INBOX")
+    imap.is_readonly = True
+    imap.logout()
+    assert s.wait_log(0, "auth-worker")
+    got = [(r["master"], r["result"], r["rule"]) for r in audit_records(s)]
+    assert got == [("scoped", "refused", "allow"),
+                   ("scoped", "refused", "services"),
+                   ("ro", "ok", "allow")], got
+    deadline = time.monotonic() + TIMEOUT
+    while stats_counts(s).get("dms_master_logins") != 3:
+        assert time.monotonic() < deadline, stats_counts(s)
         time.sleep(0.1)
 
 
