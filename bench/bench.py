@@ -15,7 +15,8 @@ import time
 
 TOP = os.environ["DMS_TOP"]
 sys.path.insert(0, os.path.join(TOP, "tests/integration"))
-from dovecot_env import Dovecot, doveadm_pw, AUTH_MASTER, AUTH_SELFSPLIT  # noqa
+from dovecot_env import (Dovecot, doveadm_pw, AUTH_MASTER,  # noqa
+                         AUTH_SELFSPLIT, DOVECOT_GID)
 
 BENCH = os.path.join(TOP, "bench/dms-bench")
 
@@ -40,6 +41,9 @@ SCENARIOS = [
      AUTH_SELFSPLIT, MASTER),
     ("c", "master login, Dovecot's passwd-file master passdb (baseline)",
      "master", "", AUTH_PASSWD_FILE, MASTER),
+    ("a+audit", "as a, the master with dms_allow and dms_services, "
+     "audit_file= (a JSON line a login)", "master", "audit_file=@AUDIT@",
+     AUTH_MASTER, MASTER),
     ("a+blocking", "as a, blocking=yes (auth-workers)", "master",
      "blocking=yes", AUTH_MASTER, MASTER),
     ("b+blocking", "as b, blocking=yes (auth-workers)", "selfsplit",
@@ -105,6 +109,20 @@ def main():
                         extra="auth_worker_max_count = %d" % (os.cpu_count() * 2))
             # one store both passdbs read: passwd-file format
             d.write_store("admin:%s\n" % hash_)
+            if "@AUDIT@" in pargs:
+                # a policy to check, and an audit file the auth process
+                # (user dovecot) may create
+                d.write_store("admin:%s::::::dms_allow=*@example.com "
+                              "dms_services=imap\n" % hash_)
+                audit_dir = os.path.join(d.tmp, "audit")
+                os.mkdir(audit_dir)
+                os.chown(audit_dir, 0, DOVECOT_GID)
+                os.chmod(audit_dir, 0o770)
+                with open(d.conf) as f:
+                    conf = f.read()
+                with open(d.conf, "w") as f:
+                    f.write(conf.replace("@AUDIT@", os.path.join(
+                        audit_dir, "audit.jsonl")))
             if name.endswith("p"):
                 d.write_users({"user@example.com": "secret"}, "PLAIN")
             servers[name] = d
@@ -167,6 +185,10 @@ def main():
     chain_us = 1e6 / best["d1p"]["rate"] - 1e6 / best["d0p"]["rate"]
     lines.append("- a / c = %.3f; b / c = %.3f (one auth process, one core)."
                  % (best["a"]["rate"] / c, best["b"]["rate"] / c))
+    lines.append("- a+audit / a = %.3f: the policy check plus the audit "
+                 "(a log line, the event, a JSON line appended to a file) "
+                 "on every master login, against a without a policy."
+                 % (best["a+audit"]["rate"] / best["a"]["rate"]))
     lines.append("- With blocking=yes: a / c = %.3f, b / c = %.3f on %d cores."
                  % (best["a+blocking"]["rate"] / c,
                     best["b+blocking"]["rate"] / c, os.cpu_count()))
