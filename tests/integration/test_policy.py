@@ -102,6 +102,14 @@ def login_imap(server, user, password=PW):
     return imap
 
 
+def assert_select_read_only(server, user):
+    imap = login_imap(server, user)
+    with pytest.raises(imaplib.IMAP4.readonly):
+        imap.select("INBOX")
+    imap.is_readonly = True   # imaplib refuses even LOGOUT otherwise
+    imap.logout()
+
+
 def refused(result, reason):
     """Refused after the right password: the client is told why."""
     status, text = result
@@ -409,11 +417,7 @@ def test_blocking_workers(make_dovecot, mode):
     s.start()
     refused(s.imap_login("other@example.org*scoped", PW), NOT_ALLOWED_USER)
     refused(s.pop3_login(TARGET + "*scoped", PW), NOT_ALLOWED_SERVICE)
-    imap = login_imap(s, TARGET + "*ro")
-    with pytest.raises(imaplib.IMAP4.readonly):
-        imap.select("INBOX")
-    imap.is_readonly = True
-    imap.logout()
+    assert_select_read_only(s, TARGET + "*ro")
     assert s.wait_log(0, "auth-worker")
     got = [(r["master"], r["result"], r["rule"]) for r in audit_records(s)]
     assert got == [("scoped", "refused", "allow"),
@@ -497,11 +501,7 @@ def test_cli_sets_and_clears_policy(make_dovecot):
     assert s.imap_login(TARGET + "*helper", PW)[0] == "OK"
     refused(s.imap_login("other@example.org*helper", PW), NOT_ALLOWED_USER)
     refused(s.pop3_login(TARGET + "*helper", PW), NOT_ALLOWED_SERVICE)
-    imap = login_imap(s, TARGET + "*helper")
-    with pytest.raises(imaplib.IMAP4.readonly):
-        imap.select("INBOX")
-    imap.is_readonly = True
-    imap.logout()
+    assert_select_read_only(s, TARGET + "*helper")
 
     setup("update", "helper", "--no-allow", "--services", "imap,pop3",
           "--no-read-only")

@@ -153,6 +153,16 @@ static char *set_options(void *context, const char *old, size_t old_len,
 	return r;
 }
 
+static enum dms_store_write_result
+write_change(enum dms_store_op op, const char *name,
+	     const struct dms_store_change *change,
+	     const struct dms_store_write_settings *set)
+{
+	const char *error;
+
+	return dms_store_write_change(path, op, name, change, set, &error);
+}
+
 START_TEST(test_options)
 {
 	struct dms_store_change change = { .password = "{X}1" };
@@ -169,35 +179,28 @@ START_TEST(test_options)
 	change.password = NULL;
 	change.edit_options = set_options;
 	change.context = "N";
-	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "a",
-						&change, &pipe_set, &error),
+	ck_assert_int_eq(write_change(DMS_STORE_UPDATE, "a", &change, &pipe_set),
 			 DMS_STORE_WRITE_OK);
-	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "b",
-						&change, &pipe_set, &error),
+	ck_assert_int_eq(write_change(DMS_STORE_UPDATE, "b", &change, &pipe_set),
 			 DMS_STORE_WRITE_OK);
-	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "c",
-						&change, &pipe_set, &error),
+	ck_assert_int_eq(write_change(DMS_STORE_UPDATE, "c", &change, &pipe_set),
 			 DMS_STORE_WRITE_OK);
 	ck_assert_str_eq(slurp(), "a|{X}1|dms_read_only=yes|N\r\n"
 			 "b:{X}0:1:2::::(none)N\nc:{X}0:1:2:g:h:s:x=1|N\n");
 	/* no options left: no empty field is added */
 	change.context = "";
 	put("a|{X}0\nb:{X}0:1\n");
-	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "a",
-						&change, &pipe_set, &error),
+	ck_assert_int_eq(write_change(DMS_STORE_UPDATE, "a", &change, &pipe_set),
 			 DMS_STORE_WRITE_OK);
-	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_UPDATE, "b",
-						&change, &pipe_set, &error),
+	ck_assert_int_eq(write_change(DMS_STORE_UPDATE, "b", &change, &pipe_set),
 			 DMS_STORE_WRITE_OK);
 	ck_assert_str_eq(slurp(), "a|{X}0\nb:{X}0:1\n");
 	/* new lines */
 	change.password = "{X}2";
 	change.context = "o";
-	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_ADD, "n",
-						&change, &pipe_set, &error),
+	ck_assert_int_eq(write_change(DMS_STORE_ADD, "n", &change, &pipe_set),
 			 DMS_STORE_WRITE_OK);
-	ck_assert_int_eq(dms_store_write_change(path, DMS_STORE_ADD, "m",
-						&change, &passwd_set, &error),
+	ck_assert_int_eq(write_change(DMS_STORE_ADD, "m", &change, &passwd_set),
 			 DMS_STORE_WRITE_OK);
 	ck_assert_str_eq(slurp(), "a|{X}0\nb:{X}0:1\nn|{X}2|(none)o\n"
 			 "m:{X}2::::::(none)o\n");
