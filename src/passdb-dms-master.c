@@ -310,14 +310,21 @@ dms_master_authorize(struct auth_request *request,
 		       request->fields.service);
 		(void)dms_master_audit(request, &record);
 		if (verified) {
-			/* the password was right, so the client may learn why
-			   (IMAP: NO [ALERT] reason). Dovecot's own
-			   [AUTHORIZATIONFAILED] code needs fields.master_user,
-			   which Dovecot keeps read-only for passdbs. A
-			   credentials lookup says nothing: the password is
-			   not checked yet. */
-			auth_request_set_field(request, "reason",
-					       dms_policy_refusal(rule), NULL);
+			/* the password was right, so the client may learn
+			   why. Dovecot sends code=authz_fail only with a
+			   master_user, which it keeps read-only for passdbs,
+			   so IMAP gets RFC 5530's code in the reason itself
+			   (imap-login passes a reason starting with '[' as
+			   it is). A credentials lookup says nothing: the
+			   password is not checked yet. */
+			const char *reason = dms_policy_refusal(rule);
+
+			if (request->fields.service != NULL &&
+			    strcmp(request->fields.service, "imap") == 0)
+				reason = t_strconcat("[AUTHORIZATIONFAILED] ",
+						     reason, NULL);
+			auth_request_set_field(request, "reason", reason,
+					       NULL);
 		}
 		/* not "continue": a refused master is not tried in any
 		   other passdb */

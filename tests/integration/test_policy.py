@@ -111,11 +111,14 @@ def assert_select_read_only(server, user):
 
 
 def refused(result, reason):
-    """Refused after the right password: the client is told why."""
+    """Refused after the right password: the client is told why (IMAP
+    with RFC 5530's AUTHORIZATIONFAILED code)."""
     status, text = result
     assert status == "NO", result
     assert reason in text, result
     assert "UNAVAILABLE" not in text, result
+    if "-ERR" not in text:   # IMAP, not POP3
+        assert "[AUTHORIZATIONFAILED] " + reason in text, result
 
 
 # -- allowed targets --------------------------------------------------------
