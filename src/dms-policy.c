@@ -199,6 +199,12 @@ int dms_policy_parse(char *text, bool only_ours, struct dms_policy *policy_r,
 	return 0;
 }
 
+bool dms_policy_is_set(const struct dms_policy *p)
+{
+	return p->allow.count > 0 || p->services.count > 0 ||
+		p->has_expires || p->read_only || p->disabled;
+}
+
 static bool service_listed(const struct dms_policy_list *list,
 			   const char *service)
 {

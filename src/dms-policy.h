@@ -67,6 +67,9 @@ int dms_policy_parse(char *text, bool only_ours, struct dms_policy *policy_r,
 		     char *error_buf, size_t error_size,
 		     const char **error_r);
 
+/* Whether POLICY limits anything (all "no" values limit nothing). */
+bool dms_policy_is_set(const struct dms_policy *policy);
+
 /* Parse a comma-separated service list in place into LIST (as for
    dms_services=). Returns 0 or -1 with *error_r (static). */
 int dms_policy_parse_services(char *text, struct dms_policy_list *list_r,

@@ -54,6 +54,9 @@ static uint64_t hash_name(const char *name)
 	return h;
 }
 
+/* The policy of every line without options. */
+static const struct dms_policy no_policy;
+
 static void data_free(struct dms_store_data **_data)
 {
 	struct dms_store_data *data = *_data;
@@ -61,6 +64,10 @@ static void data_free(struct dms_store_data **_data)
 	if (data == NULL)
 		return;
 	*_data = NULL;
+	for (size_t i = 0; i < data->count; i++) {
+		if (data->entries[i].policy != &no_policy)
+			free((struct dms_policy *)data->entries[i].policy);
+	}
 	/* the buffer holds password hashes */
 	if (data->buf != NULL) {
 		dms_wipe(data->buf, data->buf_len);
@@ -177,7 +184,8 @@ int dms_store_line_fields(const char *line, size_t len,
    with a warning. */
 static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 		       char *line, size_t len, enum dms_scheme default_scheme,
-		       struct dms_store_entry *entry_r)
+		       struct dms_store_entry *entry_r,
+		       struct dms_policy *policy_r)
 {
 	struct dms_store_line f;
 	char *name, *password, *options = NULL, ebuf[256];
@@ -237,7 +245,7 @@ static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 	/* a bad option makes the master unusable rather than less
 	   restricted than the operator meant */
 	if (options != NULL &&
-	    dms_policy_parse(options, f.delim == '|', &entry_r->policy, ebuf,
+	    dms_policy_parse(options, f.delim == '|', policy_r, ebuf,
 			     sizeof(ebuf), &error) < 0) {
 		parse_warn(ctx, lineno, "%s: %s; line skipped", name, error);
 		return -1;
@@ -286,6 +294,7 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 
 	for (line = buf; line < bufend; line = next) {
 		struct dms_store_entry entry;
+		struct dms_policy policy;
 		size_t line_len;
 		int ret;
 		char *nl = memchr(line, '\n', (size_t)(bufend - line));
@@ -296,8 +305,9 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 		line[line_len] = '\0';
 
 		memset(&entry, 0, sizeof(entry));
+		memset(&policy, 0, sizeof(policy));
 		ret = parse_line(ctx, lineno, line, line_len, default_scheme,
-				 &entry);
+				 &entry, &policy);
 		if (ret <= 0) {
 			if (ret < 0)
 				data->skipped++;
@@ -311,6 +321,18 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 				   dup->line);
 			data->skipped++;
 			continue;
+		}
+		entry.policy = &no_policy;
+		if (dms_policy_is_set(&policy)) {
+			struct dms_policy *p = malloc(sizeof(*p));
+
+			if (p == NULL) {
+				data->buf = NULL;
+				data_free(&data);
+				return NULL;
+			}
+			*p = policy;
+			entry.policy = p;
 		}
 		data->entries[data->count] = entry;
 		data->slots[slot] = (uint32_t)++data->count;

@@ -26,8 +26,10 @@ struct dms_store_entry {
 	const char *name;
 	/* "{SCHEME}HASH" or a bare hash, as in the file */
 	const char *password;
-	/* the line's dms_ options (dms-policy.h) */
-	struct dms_policy policy;
+	/* the line's dms_ options (dms-policy.h); never NULL. Held apart
+	   from the entry: few masters have options, and the table should
+	   stay small for the many that do not. */
+	const struct dms_policy *policy;
 	unsigned int line;
 };
 

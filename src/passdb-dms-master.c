@@ -293,12 +293,12 @@ dms_master_authorize(struct auth_request *request,
 	struct dms_audit_record record = {
 		.master = login->master,
 		.target = target,
-		.read_only = entry->policy.read_only,
+		.read_only = entry->policy->read_only,
 	};
 	enum dms_policy_rule rule;
 	bool allowed;
 
-	allowed = dms_policy_check(&entry->policy, &module->default_services,
+	allowed = dms_policy_check(entry->policy, &module->default_services,
 				   target, request->fields.service,
 				   ioloop_time, &rule, &record.pattern);
 	record.rule = dms_policy_rule_name(rule);
@@ -335,7 +335,7 @@ dms_master_authorize(struct auth_request *request,
 	if (dms_master_audit(request, &record) < 0)
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	dms_master_hand_over(request, login);
-	if (entry->policy.read_only) {
+	if (entry->policy->read_only) {
 		/* for the mail process's ACL plugin: see
 		   conf.d/dms-master-read-only.conf */
 		auth_request_set_field(request, "userdb_acl_user",

@@ -355,14 +355,14 @@ static int cmd_list(struct setup *s, const struct account_kind *kind,
 		/* "* NAME" as docker-mailserver prints it, then a master's
 		   options as they are stored */
 		if (kind != &kind_master ||
-		    dms_policy_format(&entries[i].policy, options,
+		    dms_policy_format(entries[i].policy, options,
 				      sizeof(options)) == 0) {
 			printf("* %s\n", entries[i].name);
 			continue;
 		}
 		printf("* %s %s%s\n", entries[i].name, options,
-		       entries[i].policy.has_expires &&
-		       entries[i].policy.expires <= (int64_t)time(NULL) ?
+		       entries[i].policy->has_expires &&
+		       entries[i].policy->expires <= (int64_t)time(NULL) ?
 		       " (expired)" : "");
 	}
 	if (count == 0)

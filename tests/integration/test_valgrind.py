@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from dovecot_env import MASTERS
+from dovecot_env import DOVECOT_GID, MASTERS, doveadm_pw
 from test_logins import TARGET, assert_auth_failure
 
 VALGRIND = shutil.which("valgrind")
@@ -18,7 +18,15 @@ VALGRIND = shutil.which("valgrind")
 @pytest.mark.skipif(VALGRIND is None, reason="valgrind not installed")
 @pytest.mark.parametrize("mode", ["master", "selfsplit"])
 def test_auth_process_under_valgrind(make_dovecot, mode):
-    d = make_dovecot(mode, extra="")
+    d = make_dovecot(mode, args="audit_file=@AUDIT@", extra="")
+    audit = os.path.join(d.tmp, "audit.jsonl")
+    with open(d.conf) as f:
+        conf = f.read().replace("@AUDIT@", audit)
+    with open(d.conf, "w") as f:
+        f.write(conf)
+    open(audit, "w").close()
+    os.chown(audit, 0, DOVECOT_GID)
+    os.chmod(audit, 0o660)
     logdir = os.path.join(d.tmp, "valgrind")
     os.makedirs(logdir)
     os.chmod(logdir, 0o777)  # the auth process runs as dovecot
@@ -44,7 +52,15 @@ service auth {
     assert d.imap_login(TARGET + "*admin", "rotated")[0] == "OK"
     d.write_masters(MASTERS)
     assert d.imap_login(TARGET + "*admin", "top-secret")[0] == "OK"
+    # the policy: a refusal with its reason, read-only fields, a bad line
+    hashed = doveadm_pw("top-secret")
+    d.write_store("scoped|%s|dms_allow=*@example.org dms_read_only=yes\n"
+                  "typo|%s|dms_alow=x\n" % (hashed, hashed))
+    assert d.imap_login(TARGET + "*scoped", "top-secret")[0] == "NO"
+    assert d.imap_login("other@example.org*scoped", "top-secret")[0] == "OK"
+    assert_auth_failure(d.imap_login(TARGET + "*typo", "top-secret"))
     d.stop()
+    assert '"master":"scoped"' in open(audit).read()
 
     logs = glob.glob(os.path.join(logdir, "auth-*.log"))
     assert logs, "valgrind wrote no log"

@@ -136,22 +136,29 @@ START_TEST(test_options)
 {
 	const char *text = "a|" H6 "|dms_read_only=yes dms_expires=2027-01-01\r\n"
 		"b:" H6 ":1:2:g:/home:/bin/sh:x=1 dms_allow=*@x,y@z "
-		"dms_services=imap\n";
+		"dms_services=imap\nc|" H6 "\nd|" H6 "|dms_read_only=no\n";
 	struct dms_store *store = dms_store_new_from_buffer(text,
 		strlen(text), DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
 	const struct dms_store_entry *e;
 
 	ck_assert_int_eq(dms_store_lookup(store, "a", &e), 1);
-	ck_assert(e->policy.read_only);
-	ck_assert(e->policy.has_expires);
-	ck_assert_int_eq(e->policy.expires, 1798761600);
+	ck_assert(e->policy->read_only);
+	ck_assert(e->policy->has_expires);
+	ck_assert_int_eq(e->policy->expires, 1798761600);
 	ck_assert_str_eq(e->password, H6);
 	ck_assert_int_eq(dms_store_lookup(store, "b", &e), 1);
-	ck_assert(!e->policy.read_only);
-	ck_assert_int_eq(e->policy.allow.count, 2);
-	ck_assert_str_eq(e->policy.allow.items, "*@x");
-	ck_assert_int_eq(e->policy.services.count, 1);
-	ck_assert_str_eq(e->policy.services.items, "imap");
+	ck_assert(!e->policy->read_only);
+	ck_assert_int_eq(e->policy->allow.count, 2);
+	ck_assert_str_eq(e->policy->allow.items, "*@x");
+	ck_assert_int_eq(e->policy->services.count, 1);
+	ck_assert_str_eq(e->policy->services.items, "imap");
+	/* lines without options (or with "no" only) share one empty policy */
+	const struct dms_policy *none;
+	ck_assert_int_eq(dms_store_lookup(store, "c", &e), 1);
+	none = e->policy;
+	ck_assert(!dms_policy_is_set(none));
+	ck_assert_int_eq(dms_store_lookup(store, "d", &e), 1);
+	ck_assert_ptr_eq(e->policy, none);
 	dms_store_free(&store);
 }
 END_TEST
