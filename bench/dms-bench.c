@@ -10,9 +10,15 @@
        Load time, memory and lookup cost of a store of N masters.
    dms-bench reload N
        Cost of picking up a change to a store of N masters.
+   dms-bench policy N
+       Cost of the policy check of one login (two dms_allow patterns) and
+       of its audit record: formatted for the log, as JSON, and appended
+       to a file, averaged over N logins.
 
    Each prints one line of key=value pairs. */
 
+#include "dms-audit.h"
+#include "dms-policy.h"
 #include "dms-store.h"
 
 #include <crypt.h>
@@ -319,6 +325,67 @@ static int cmd_reload(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_policy(int argc, char **argv)
+{
+	char options[] = "dms_allow=support-*@example.org,*@example.com "
+		"dms_services=imap dms_expires=2099-01-01 dms_read_only=yes";
+	char services[] = "imap,pop3", ebuf[128], path[] = "/tmp/dms-audit-XXXXXX";
+	struct dms_policy policy;
+	struct dms_policy_list defaults;
+	struct dms_audit_record r = {
+		.master = "admin", .target = "user@example.com",
+		.service = "imap", .remote_ip = "127.0.0.1", .result = "ok",
+		.rule = "allow", .read_only = true,
+	};
+	enum dms_policy_rule rule;
+	const char *error;
+	double t0, t_check, t_text, t_json, t_append;
+	unsigned int n, allowed = 0;
+	int fd;
+
+	if (argc != 3)
+		return 2;
+	n = (unsigned int)atoi(argv[2]);
+	if (dms_policy_parse(options, true, &policy, ebuf, sizeof(ebuf),
+			     &error) < 0 ||
+	    dms_policy_parse_services(services, &defaults, &error) < 0 ||
+	    (fd = mkstemp(path)) < 0)
+		return 1;
+	close(fd);
+
+	t0 = now();
+	for (unsigned int i = 0; i < n; i++) {
+		allowed += dms_policy_check(&policy, &defaults,
+					    "user@example.com", "imap",
+					    (int64_t)time(NULL), &rule,
+					    &r.pattern);
+	}
+	t_check = now() - t0;
+	t0 = now();
+	for (unsigned int i = 0; i < n; i++)
+		free(dms_audit_text(&r));
+	t_text = now() - t0;
+	t0 = now();
+	for (unsigned int i = 0; i < n; i++)
+		free(dms_audit_json(&r));
+	t_json = now() - t0;
+	char *json = dms_audit_json(&r);
+	t0 = now();
+	for (unsigned int i = 0; i < n; i++) {
+		if (dms_audit_append(path, json, &error) < 0)
+			return 1;
+	}
+	t_append = now() - t0;
+	free(json);
+	unlink(path);
+	if (allowed != n)
+		return 1;
+	printf("logins=%u check_us=%.3f log_text_us=%.3f json_us=%.3f "
+	       "append_us=%.3f\n", n, t_check / n * 1e6, t_text / n * 1e6,
+	       t_json / n * 1e6, t_append / n * 1e6);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ret = 2;
@@ -331,6 +398,8 @@ int main(int argc, char **argv)
 		ret = cmd_store(argc, argv);
 	else if (argc >= 2 && strcmp(argv[1], "reload") == 0)
 		ret = cmd_reload(argc, argv);
+	else if (argc >= 2 && strcmp(argv[1], "policy") == 0)
+		ret = cmd_policy(argc, argv);
 	if (ret == 2)
 		fprintf(stderr, "usage: see the comment at the top of "
 			"bench/dms-bench.c\n");
