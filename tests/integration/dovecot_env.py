@@ -30,6 +30,23 @@ def doveadm_pw(password, scheme="SHA512-CRYPT"):
     return out.stdout.strip()
 
 
+def group_running(pgid):
+    """Whether a process of group PGID still runs (zombies do not count:
+    they hold no sockets, and reaping them is up to PID 1)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # after "pid (comm)": state, ppid, pgrp
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 CONF = """
 protocols = imap pop3
 listen = 127.0.0.1
@@ -188,12 +205,16 @@ class Dovecot:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("dovecot exited: %s" % self.log())
-            try:
-                socket.create_connection(("127.0.0.1", self.imap_port),
-                                         timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+            # this instance's own socket first: a port can still be held
+            # by a previous instance's last processes
+            if os.path.exists(os.path.join(self.tmp, "run", "auth-client")):
+                try:
+                    socket.create_connection(("127.0.0.1", self.imap_port),
+                                             timeout=1).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.05)
         raise RuntimeError("dovecot did not listen: %s" % self.log())
 
     def stop(self):
@@ -204,6 +225,19 @@ class Dovecot:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=TIMEOUT)
+        if self.proc is not None:
+            # the master is gone; its children (login processes holding
+            # the listening ports) may not be yet: wait for the process
+            # group, so that the next instance gets the ports
+            deadline = time.monotonic() + TIMEOUT
+            while group_running(self.proc.pid):
+                if time.monotonic() > deadline:
+                    try:
+                        os.killpg(self.proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    break
+                time.sleep(0.02)
         self.proc = None
 
     def cleanup(self):
