@@ -103,39 +103,35 @@ static void text_field(struct str *s, const char *key, const char *value)
 /* The string fields of a record, in order, with their names in the log
    line and in JSON: one list for both formats. */
 #define AUDIT_STRING_FIELDS 7
+struct audit_field {
+	const char *text_key, *json_key, *value;
+};
+
 static void audit_fields(const struct dms_audit_record *r,
-			 const char *text_keys_r[AUDIT_STRING_FIELDS],
-			 const char *json_keys_r[AUDIT_STRING_FIELDS],
-			 const char *values_r[AUDIT_STRING_FIELDS])
+			 struct audit_field fields_r[AUDIT_STRING_FIELDS])
 {
-	static const char *const text_keys[] = {
-		"master", "target", "service", "rip", "result", "rule",
-		"pattern",
-	};
-	static const char *const json_keys[] = {
-		"master", "target", "service", "remote_ip", "result", "rule",
-		"pattern",
-	};
-	const char *values[] = {
-		r->master, r->target, r->service, r->remote_ip, r->result,
-		r->rule, r->pattern,
+	const struct audit_field fields[AUDIT_STRING_FIELDS] = {
+		{ "master", "master", r->master },
+		{ "target", "target", r->target },
+		{ "service", "service", r->service },
+		{ "rip", "remote_ip", r->remote_ip },
+		{ "result", "result", r->result },
+		{ "rule", "rule", r->rule },
+		{ "pattern", "pattern", r->pattern },
 	};
 
-	memcpy(text_keys_r, text_keys, sizeof(text_keys));
-	memcpy(json_keys_r, json_keys, sizeof(json_keys));
-	memcpy(values_r, values, sizeof(values));
+	memcpy(fields_r, fields, sizeof(fields));
 }
 
 char *dms_audit_text(const struct dms_audit_record *r)
 {
-	const char *keys[AUDIT_STRING_FIELDS], *json_keys[AUDIT_STRING_FIELDS];
-	const char *values[AUDIT_STRING_FIELDS];
+	struct audit_field fields[AUDIT_STRING_FIELDS];
 	struct str s = { NULL, 0, 0, false };
 
-	audit_fields(r, keys, json_keys, values);
+	audit_fields(r, fields);
 	str_add(&s, "", 0);
 	for (unsigned int i = 0; i < AUDIT_STRING_FIELDS; i++)
-		text_field(&s, keys[i], values[i]);
+		text_field(&s, fields[i].text_key, fields[i].value);
 	text_field(&s, "read_only", r->read_only ? "yes" : "no");
 	return str_finish(&s);
 }
@@ -206,8 +202,7 @@ static void json_field(struct str *s, const char *key, const char *value)
 
 char *dms_audit_json(const struct dms_audit_record *r)
 {
-	const char *keys[AUDIT_STRING_FIELDS], *text_keys[AUDIT_STRING_FIELDS];
-	const char *values[AUDIT_STRING_FIELDS];
+	struct audit_field fields[AUDIT_STRING_FIELDS];
 	struct str s = { NULL, 0, 0, false };
 	char tbuf[DMS_TIME_BUF], ts[DMS_TIME_BUF + 8];
 	int64_t secs = r->time_usec / 1000000;
@@ -218,11 +213,11 @@ char *dms_audit_json(const struct dms_audit_record *r)
 	tbuf[strlen(tbuf) - 1] = '\0';
 	snprintf(ts, sizeof(ts), "%s.%06ldZ", tbuf, usec);
 
-	audit_fields(r, text_keys, keys, values);
+	audit_fields(r, fields);
 	str_add(&s, "{", 1);
 	json_field(&s, "time", ts);
 	for (unsigned int i = 0; i < AUDIT_STRING_FIELDS; i++)
-		json_field(&s, keys[i], values[i]);
+		json_field(&s, fields[i].json_key, fields[i].value);
 	str_cat(&s, r->read_only ? ",\"read_only\":true}\n" :
 		",\"read_only\":false}\n");
 	return str_finish(&s);

@@ -52,13 +52,16 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 		char name[32];
 		size_t name_len;
 
-		if (options_end || strncmp(arg, "--", 2) != 0 ||
-		    strcmp(arg, "--password-stdin") == 0) {
+		if (options_end || strncmp(arg, "--", 2) != 0) {
 			argv[out++] = argv[i];
 			continue;
 		}
 		if (arg[2] == '\0') {
 			options_end = true;
+			continue;
+		}
+		if (strcmp(arg, "--password-stdin") == 0) {
+			o->password_stdin = true;
 			continue;
 		}
 		eq = strchr(arg, '=');
@@ -262,14 +265,13 @@ char *setup_options_apply(const struct setup_options *o, const char *old,
 		goto out;
 	}
 
-	/* check them as the module will, and write them canonically */
-	char *check = ours.data == NULL ? strdup("") : strdup(ours.data);
-	if (check == NULL)
-		goto out;
-	if (dms_policy_parse(check, true, &policy, error_buf, sizeof(error_buf),
+	/* check them as the module will, and write them canonically (the
+	   policy points into ours.data, parsed in place) */
+	char none[1] = "";
+	if (dms_policy_parse(ours.data == NULL ? none : ours.data, true,
+			     &policy, error_buf, sizeof(error_buf),
 			     &error) < 0) {
 		*error_r = error;
-		free(check);
 		goto out;
 	}
 	size_t len = dms_policy_format(&policy, NULL, 0);
@@ -284,7 +286,6 @@ char *setup_options_apply(const struct setup_options *o, const char *old,
 		}
 	}
 	free(canon);
-	free(check);
 out:
 	free(services);
 	free(others.data);

@@ -19,17 +19,19 @@ struct setup_options {
 	char *allow, *services, *expires;
 	enum setup_flag allow_flag, services_flag, expires_flag;
 	enum setup_flag read_only, disabled;
-	/* any option given */
+	/* any policy option given */
 	bool any;
+	/* --password-stdin after the command */
+	bool password_stdin;
 };
 
 /* Take the options out of ARGV (ARGC entries), leaving the other
    arguments in order in ARGV and their number in *argc_r. Options are
    --allow PATTERNS (repeatable), --no-allow, --services LIST,
    --no-services, --read-only, --no-read-only, --expires TIME,
-   --no-expires, --disable, --enable, as "--opt VALUE" or "--opt=VALUE";
-   "--" ends them. Everything else is an argument, so a password may
-   start with '-'. Returns 0 or -1 with *error_r (static or in OPTS). */
+   --no-expires, --disable, --enable, as "--opt VALUE" or "--opt=VALUE",
+   and --password-stdin; "--" ends them. Everything else is an argument,
+   so a password may start with '-'. Returns 0 or -1 with *error_r (static or in OPTS). */
 int setup_options_parse(int argc, char **argv, struct setup_options *opts,
 			int *argc_r, const char **error_r);
 void setup_options_free(struct setup_options *opts);

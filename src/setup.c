@@ -209,15 +209,7 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 		return EXIT_USAGE;
 	}
 	/* after the command as well as before it */
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--password-stdin") == 0) {
-			password_stdin = true;
-			memmove(argv + i, argv + i + 1,
-				sizeof(*argv) * (size_t)(argc - i - 1));
-			argc--;
-			i--;
-		}
-	}
+	password_stdin = password_stdin || opts.password_stdin;
 	if (opts.any && kind != &kind_master) {
 		error_msg(s, "policy options are for master accounts only");
 		setup_options_free(&opts);
