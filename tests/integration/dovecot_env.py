@@ -143,6 +143,13 @@ class Dovecot:
         self.imap_port = imap_port
         self.pop3_port = pop3_port
         self.proc = None
+        # passdb args may say audit_file=@AUDIT_FILE@: a file in a
+        # directory only root and the auth process (dovecot) may write
+        self.audit = os.path.join(self.tmp, "audit", "masters.jsonl")
+        os.mkdir(os.path.dirname(self.audit))
+        os.chown(os.path.dirname(self.audit), 0, DOVECOT_GID)
+        os.chmod(os.path.dirname(self.audit), 0o770)
+        args = args.replace("@AUDIT_FILE@", self.audit)
         auth_tmpl = AUTH[mode] if auth is None else auth
         fields = dict(tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID,
                       imap_port=imap_port, pop3_port=pop3_port, extra=extra)

@@ -15,8 +15,7 @@ import time
 
 import pytest
 
-from dovecot_env import (DOVECOT_GID, MASTERS, TIMEOUT, USERS, Dovecot,
-                         doveadm_pw)
+from dovecot_env import TIMEOUT, USERS, Dovecot, doveadm_pw
 from test_logins import TARGET, assert_auth_failure
 
 TOP = os.environ.get("DMS_TOP", ".")
@@ -60,18 +59,9 @@ def store_text(masters, hashed):
 
 
 def make_policy_dovecot(mode, ports=(143, 110), args=""):
-    server = Dovecot(mode, args=args + " audit_file=%s", extra=policy_extra(),
-                     imap_port=ports[0], pop3_port=ports[1])
-    # the audit file's directory: writable by the auth process only
-    audit_dir = os.path.join(server.tmp, "audit")
-    os.mkdir(audit_dir)
-    os.chown(audit_dir, 0, DOVECOT_GID)
-    os.chmod(audit_dir, 0o770)
-    server.audit = os.path.join(audit_dir, "masters.jsonl")
-    with open(server.conf) as f:
-        conf = f.read()
-    with open(server.conf, "w") as f:
-        f.write(conf.replace("audit_file=%s", "audit_file=" + server.audit))
+    server = Dovecot(mode, args=args + " audit_file=@AUDIT_FILE@",
+                     extra=policy_extra(), imap_port=ports[0],
+                     pop3_port=ports[1])
     server.hashed = doveadm_pw(PW)
     server.write_users(POLICY_USERS)
     server.write_store(store_text(POLICY_MASTERS, server.hashed))

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from dovecot_env import DOVECOT_GID, MASTERS, doveadm_pw
+from dovecot_env import MASTERS, doveadm_pw
 from test_logins import TARGET, assert_auth_failure
 
 VALGRIND = shutil.which("valgrind")
@@ -18,15 +18,7 @@ VALGRIND = shutil.which("valgrind")
 @pytest.mark.skipif(VALGRIND is None, reason="valgrind not installed")
 @pytest.mark.parametrize("mode", ["master", "selfsplit"])
 def test_auth_process_under_valgrind(make_dovecot, mode):
-    d = make_dovecot(mode, args="audit_file=@AUDIT@", extra="")
-    audit = os.path.join(d.tmp, "audit.jsonl")
-    with open(d.conf) as f:
-        conf = f.read().replace("@AUDIT@", audit)
-    with open(d.conf, "w") as f:
-        f.write(conf)
-    open(audit, "w").close()
-    os.chown(audit, 0, DOVECOT_GID)
-    os.chmod(audit, 0o660)
+    d = make_dovecot(mode, args="audit_file=@AUDIT_FILE@", extra="")
     logdir = os.path.join(d.tmp, "valgrind")
     os.makedirs(logdir)
     os.chmod(logdir, 0o777)  # the auth process runs as dovecot
@@ -60,7 +52,7 @@ service auth {
     assert d.imap_login("other@example.org*scoped", "top-secret")[0] == "OK"
     assert_auth_failure(d.imap_login(TARGET + "*typo", "top-secret"))
     d.stop()
-    assert '"master":"scoped"' in open(audit).read()
+    assert '"master":"scoped"' in open(d.audit).read()
 
     logs = glob.glob(os.path.join(logdir, "auth-*.log"))
     assert logs, "valgrind wrote no log"
