@@ -51,6 +51,9 @@ struct dms_master_login {
 	   Dovecot; NULL when Dovecot split the name itself */
 	const char *master_user;
 	const char *target;
+	/* self-splitting: the name has the separator, so this passdb alone
+	   decides it (dms_master_final()) */
+	bool claimed;
 };
 
 static void dms_master_store_warning(void *context, unsigned int line,
@@ -114,6 +117,7 @@ dms_master_get_login(struct dms_master_passdb_module *module,
 				module->separator);
 			return 0;
 		}
+		login_r->claimed = TRUE;
 		if (ret < 0) {
 			e_info(authdb_event(request),
 			       "Invalid master login: %s", error);
@@ -346,8 +350,33 @@ dms_master_authorize(struct auth_request *request,
 	return PASSDB_RESULT_OK;
 }
 
+/* A failed "target*master" must not reach the next passdb in the
+   self-splitting way: with result_failure = continue (Dovecot's default)
+   a passdb that looks up %n would otherwise check the whole name against
+   the target's own password, or try an LDAP bind as the target with the
+   master's. USER_DISABLED ends the chain whatever the result_* rules say,
+   and without a reason the client sees the usual "Authentication
+   failed". Temporary failures stay temporary: dms_master_init() makes
+   result_internalfail end the chain too. */
 static enum passdb_result
-dms_master_verify(struct auth_request *request, const char *password)
+dms_master_final(const struct dms_master_login *login,
+		 enum passdb_result result)
+{
+	if (!login->claimed)
+		return result;
+	switch (result) {
+	case PASSDB_RESULT_USER_UNKNOWN:
+	case PASSDB_RESULT_PASSWORD_MISMATCH:
+	case PASSDB_RESULT_SCHEME_NOT_AVAILABLE:
+		return PASSDB_RESULT_USER_DISABLED;
+	default:
+		return result;
+	}
+}
+
+static enum passdb_result
+dms_master_verify(struct auth_request *request, const char *password,
+		  struct dms_master_login *login_r)
 {
 	struct dms_master_passdb_module *module =
 		(struct dms_master_passdb_module *)request->passdb->passdb;
@@ -357,6 +386,7 @@ dms_master_verify(struct auth_request *request, const char *password)
 	int ret;
 
 	ret = dms_master_lookup(request, &login, &entry);
+	*login_r = login;
 	if (ret < 0) {
 		if (login.master != NULL)
 			dms_master_audit_failure(request, &login, "tempfail",
@@ -397,7 +427,10 @@ dms_master_verify_plain(struct auth_request *request, const char *password,
 	enum passdb_result result;
 
 	T_BEGIN {
-		result = dms_master_verify(request, password);
+		struct dms_master_login login;
+
+		result = dms_master_final(&login,
+			dms_master_verify(request, password, &login));
 	} T_END;
 	callback(result, request);
 }
@@ -449,6 +482,7 @@ dms_master_lookup_credentials(struct auth_request *request,
 			result = dms_master_authorize(request, &login, entry,
 						      FALSE);
 		}
+		result = dms_master_final(&login, result);
 	} T_END;
 
 	if (result != PASSDB_RESULT_OK) {
@@ -522,9 +556,20 @@ static void dms_master_init(struct passdb_module *_module)
 	array_foreach_elem(&auths, auth) {
 		for (passdb = auth->passdbs; passdb != NULL;
 		     passdb = passdb->next) {
-			if (passdb->passdb == _module) {
-				dms_master_check_settings(auth->set,
-							  module->separator);
+			if (passdb->passdb != _module)
+				continue;
+			dms_master_check_settings(auth->set,
+						  module->separator);
+			/* only names with the separator can fail here, and
+			   none of them may go on to the next passdb (see
+			   dms_master_final()) */
+			if (passdb->result_internalfail !=
+			    AUTH_DB_RULE_RETURN_FAIL &&
+			    passdb->result_internalfail != AUTH_DB_RULE_RETURN) {
+				e_debug(auth_event, "passdb dms_master: "
+					"result_internalfail = return-fail");
+				passdb->result_internalfail =
+					AUTH_DB_RULE_RETURN_FAIL;
 			}
 		}
 	}
