@@ -96,6 +96,7 @@ service pop3-login {
 # the shipped snippets, as an operator includes them from conf.d/10-auth.conf
 !include conf.d/auth-dms-master.conf.ext
 !include conf.d/auth-dms-users.conf.ext
+!include conf.d/auth-dms-userdb.conf.ext
 # read-only masters (ACL plugin) and master-login statistics
 !include conf.d/dms-master-read-only.conf.ext
 !include conf.d/dms-master-stats.conf.ext
@@ -187,8 +188,8 @@ case "$ro_pop3" in
 *"rc=0") echo "   read-only master over POP3: FAILED (not refused)"; ok=no ;;
 *) echo "   read-only master over POP3: refused (IMAP only)" ;;
 esac
-if grep -q "dms_master audit: master=auditor target=user@example.com service=pop3 rip=127.0.0.1 result=refused rule=services" "$work/dovecot.log"; then
-	echo "   audit: \"$(grep -o 'dms_master audit: master=auditor .*service=pop3.*' "$work/dovecot.log" | head -1)\""
+if grep -q "dms_master audit: stage=auth master=auditor target=user@example.com service=pop3 rip=127.0.0.1 result=refused rule=services" "$work/dovecot.log"; then
+	echo "   audit: \"$(grep -o 'dms_master audit: stage=auth master=auditor .*service=pop3.*' "$work/dovecot.log" | head -1)\""
 else
 	echo "   audit line for the refused POP3 login missing"; ok=no
 fi

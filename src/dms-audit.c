@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct str {
@@ -102,7 +103,7 @@ static void text_field(struct str *s, const char *key, const char *value)
 
 /* The string fields of a record, in order, with their names in the log
    line and in JSON: one list for both formats. */
-#define AUDIT_STRING_FIELDS 7
+#define AUDIT_STRING_FIELDS 10
 struct audit_field {
 	const char *text_key, *json_key, *value;
 };
@@ -111,13 +112,16 @@ static void audit_fields(const struct dms_audit_record *r,
 			 struct audit_field fields_r[AUDIT_STRING_FIELDS])
 {
 	const struct audit_field fields[AUDIT_STRING_FIELDS] = {
+		{ "stage", "stage", r->stage },
 		{ "master", "master", r->master },
 		{ "target", "target", r->target },
+		{ "user", "user", r->user },
 		{ "service", "service", r->service },
 		{ "rip", "remote_ip", r->remote_ip },
 		{ "result", "result", r->result },
 		{ "rule", "rule", r->rule },
 		{ "pattern", "pattern", r->pattern },
+		{ "session", "session", r->session },
 	};
 
 	memcpy(fields_r, fields, sizeof(fields));
@@ -223,6 +227,43 @@ char *dms_audit_json(const struct dms_audit_record *r)
 	return str_finish(&s);
 }
 
+/* The auth process (the dovecot user) and, with blocking=yes, the
+   auth-workers (root) append to one file: a new file gets the group of
+   its directory, as under a setgid directory, and mode 0660, so that
+   whichever of them creates it, the other can still write. */
+static int audit_open(const char *path)
+{
+	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY |
+		O_CLOEXEC;
+	char dir[4096];
+	const char *slash;
+	struct stat st;
+	int fd;
+
+	fd = open(path, flags);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	fd = open(path, flags | O_CREAT | O_EXCL, 0660);
+	if (fd < 0) {
+		/* created by another process meanwhile */
+		return errno == EEXIST ? open(path, flags) : -1;
+	}
+	slash = strrchr(path, '/');
+	if (slash == path) {
+		strcpy(dir, "/");
+	} else if (slash != NULL && (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, slash - path);
+		dir[slash - path] = '\0';
+	} else {
+		strcpy(dir, ".");
+	}
+	if (stat(dir, &st) == 0 && fchown(fd, (uid_t)-1, st.st_gid) < 0) {
+		/* not root and not in that group: the file keeps ours */
+	}
+	(void)fchmod(fd, 0660);
+	return fd;
+}
+
 int dms_audit_append(const char *path, const char *line,
 		     const char **error_r)
 {
@@ -231,8 +272,7 @@ int dms_audit_append(const char *path, const char *line,
 	ssize_t ret;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-		  O_NOCTTY | O_CLOEXEC, 0640);
+	fd = audit_open(path);
 	if (fd < 0) {
 		snprintf(error_buf, sizeof(error_buf), "open(%s) failed: %s",
 			 path, strerror(errno));

@@ -13,18 +13,32 @@ struct dms_audit_record {
 	/* microseconds since the epoch */
 	int64_t time_usec;
 	/* NULL values are left out of the text and null in JSON */
+	/* "auth": the master's password and policy for the target it asked
+	   for (the passdb); "session": the user whose mail the session opens,
+	   after every passdb and userdb (the dms_master userdb). An auth
+	   record with result "authenticated" or "credentials" is completed by
+	   the session record of the same session id. */
+	const char *stage;
 	const char *master;
+	/* the target the master asked for */
 	const char *target;
+	/* session stage: the user whose mail is opened; differs from target
+	   when a passdb or userdb renamed it */
+	const char *user;
 	const char *service;
 	const char *remote_ip;
-	/* ok, refused, unknown_master, password_mismatch, tempfail or
-	   credentials (a hash handed to Dovecot to check) */
+	/* auth: authenticated, refused, refused_unverified (a credentials
+	   lookup refused before Dovecot checked the password),
+	   unknown_master, password_mismatch, tempfail or credentials (a hash
+	   handed to Dovecot to check); session: ok, refused or tempfail */
 	const char *result;
 	/* what decided: allow, disabled, expires, services, password,
-	   unknown_master, store or audit_file */
+	   unknown_master, store, audit_file */
 	const char *rule;
 	/* the dms_allow pattern that matched, if any */
 	const char *pattern;
+	/* Dovecot's session id, which joins the two stages */
+	const char *session;
 	bool read_only;
 };
 

@@ -17,31 +17,10 @@
 #include "module-dir.h"
 #include "ioloop.h"
 
-#include "dms-audit.h"
-#include "dms-policy.h"
-
 #include "dms-args.h"
 #include "dms-login.h"
-#include "dms-password.h"
-#include "dms-store.h"
 
-struct dms_master_passdb_module {
-	struct passdb_module module;
-
-	struct dms_store *store;
-	const char *path;
-	const char *username_format;
-	/* JSON lines of audit records; NULL: the log only */
-	const char *audit_file;
-	/* services of masters without dms_services= */
-	struct dms_policy_list default_services;
-	enum dms_scheme scheme;
-	char separator;
-	/* username_format is plain %u: no expansion needed */
-	bool format_is_user;
-	/* the last refresh failed: log when the store is back */
-	bool store_failed;
-};
+#include "auth-dms-master.h"
 
 /* What a request asks of the store. */
 struct dms_master_login {
@@ -55,43 +34,6 @@ struct dms_master_login {
 	   decides it (dms_master_final()) */
 	bool claimed;
 };
-
-static void dms_master_store_warning(void *context, unsigned int line,
-				     const char *message)
-{
-	struct dms_master_passdb_module *module = context;
-
-	if (line == 0) {
-		i_warning("passdb dms_master: %s: %s", module->path, message);
-	} else {
-		i_warning("passdb dms_master: %s:%u: %s",
-			  module->path, line, message);
-	}
-}
-
-static int dms_master_store_refresh(struct dms_master_passdb_module *module,
-				    struct event *event)
-{
-	const char *error;
-	int ret;
-
-	ret = dms_store_refresh(module->store, dms_master_store_warning,
-				module, &error);
-	if (ret < 0) {
-		e_error(event, "passdb dms_master: %s: "
-			"master logins fail until the store can be read", error);
-		module->store_failed = TRUE;
-		return -1;
-	}
-	if (ret > 0) {
-		e_info(event, "passdb dms_master: Loaded %zu master users "
-		       "from %s%s", dms_store_count(module->store),
-		       module->path, module->store_failed ?
-		       " (store readable again)" : "");
-		module->store_failed = FALSE;
-	}
-	return 0;
-}
 
 /* Work out which master the request is about. Returns 1 with *login_r,
    or 0 when the name is not a master login for us (USER_UNKNOWN), or -1
@@ -180,11 +122,6 @@ static void dms_master_hand_over(struct auth_request *request,
 	auth_request_set_field(request, "login_user", login->target, NULL);
 }
 
-/* The ACL identity of read-only sessions: conf.d/dms-master-read-only.acl
-   gives it "lr" as user= and as group-override=, so either field alone,
-   if a userdb overrode the other, still keeps the session read-only. */
-#define DMS_READ_ONLY_ACL_ID "dms-master-read-only"
-
 /* The target the master asks for, as Dovecot will use it. */
 static const char *dms_master_target(struct auth_request *request,
 				     const struct dms_master_login *login)
@@ -193,93 +130,21 @@ static const char *dms_master_target(struct auth_request *request,
 		request->fields.requested_login_user;
 }
 
-/* Log, send and (with audit_file) write the audit record of one master
-   login attempt. Returns -1 when audit_file could not be written. */
-static int dms_master_audit(struct auth_request *request,
-			    struct dms_audit_record *record)
-{
-	struct dms_master_passdb_module *module =
-		(struct dms_master_passdb_module *)request->passdb->passdb;
-	const char *error;
-	char *text, *json;
-	struct event *event;
-	int ret = 0;
-
-	record->time_usec = (int64_t)ioloop_timeval.tv_sec * 1000000 +
-		ioloop_timeval.tv_usec;
-	record->service = request->fields.service;
-	record->remote_ip = request->fields.remote_ip.family == 0 ? NULL :
-		net_ip2addr(&request->fields.remote_ip);
-
-	if (module->audit_file != NULL) {
-		json = dms_audit_json(record);
-		if (json == NULL ||
-		    dms_audit_append(module->audit_file, json, &error) < 0) {
-			e_error(authdb_event(request), "dms_master: audit_file: "
-				"%s: master logins fail until it can be written",
-				json == NULL ? "Out of memory" : error);
-			if (strcmp(record->result, "ok") == 0 ||
-			    strcmp(record->result, "credentials") == 0) {
-				record->result = "tempfail";
-				record->rule = "audit_file";
-			}
-			ret = -1;
-		}
-		free(json);
-	}
-
-	/* a named event: Dovecot's statistics can count master logins with
-	   metric { filter = event=dms_master_login } */
-	event = event_create(authdb_event(request));
-	event_set_name(event, "dms_master_login");
-	event_add_str(event, "master", record->master);
-	if (record->target != NULL)
-		event_add_str(event, "target", record->target);
-	if (record->service != NULL)
-		event_add_str(event, "service", record->service);
-	if (record->remote_ip != NULL)
-		event_add_str(event, "remote_ip", record->remote_ip);
-	event_add_str(event, "result", record->result);
-	event_add_str(event, "rule", record->rule);
-	if (record->pattern != NULL)
-		event_add_str(event, "pattern", record->pattern);
-	event_add_str(event, "read_only", record->read_only ? "yes" : "no");
-
-	text = dms_audit_text(record);
-	e_info(event, "dms_master audit: %s",
-	       text == NULL ? "(out of memory)" : text);
-	free(text);
-	event_unref(&event);
-	return ret;
-}
-
 static void dms_master_audit_failure(struct auth_request *request,
 				     const struct dms_master_login *login,
 				     const char *result, const char *rule)
 {
+	struct dms_master_passdb_module *module =
+		(struct dms_master_passdb_module *)request->passdb->passdb;
 	struct dms_audit_record record = {
+		.stage = "auth",
 		.master = login->master,
 		.target = dms_master_target(request, login),
 		.result = result,
 		.rule = rule,
 	};
 
-	(void)dms_master_audit(request, &record);
-}
-
-static const char *dms_policy_refusal(enum dms_policy_rule rule)
-{
-	switch (rule) {
-	case DMS_POLICY_RULE_DISABLED:
-		return "Master account disabled";
-	case DMS_POLICY_RULE_EXPIRES:
-		return "Master account expired";
-	case DMS_POLICY_RULE_SERVICES:
-		return "Master login not allowed for this service";
-	case DMS_POLICY_RULE_ALLOW:
-		break;
-	}
-	return "Master login not allowed for this user";
+	(void)dms_master_audit(module, request, &record);
 }
 
 /* Apply the master's policy. VERIFIED: its password was checked here (not
@@ -295,6 +160,7 @@ dms_master_authorize(struct auth_request *request,
 		(struct dms_master_passdb_module *)request->passdb->passdb;
 	const char *target = dms_master_target(request, login);
 	struct dms_audit_record record = {
+		.stage = "auth",
 		.master = login->master,
 		.target = target,
 		.read_only = entry->policy->read_only,
@@ -306,47 +172,58 @@ dms_master_authorize(struct auth_request *request,
 				   target, request->fields.service,
 				   ioloop_time, &rule, &record.pattern);
 	record.rule = dms_policy_rule_name(rule);
+	if (!allowed && !verified) {
+		/* a credentials lookup: Dovecot has not checked the
+		   password yet, so this says nothing about it, and the
+		   client learns nothing */
+		record.result = "refused_unverified";
+		e_info(authdb_event(request), "Master %s refused by rule %s "
+		       "before its password was checked (credentials "
+		       "lookup): %s (target=%s service=%s)", login->master,
+		       record.rule, dms_policy_refusal(rule),
+		       target == NULL ? "" : target, request->fields.service);
+		(void)dms_master_audit(module, request, &record);
+		return PASSDB_RESULT_USER_DISABLED;
+	}
 	if (!allowed) {
+		/* the password was right, so the client may learn why.
+		   Dovecot sends code=authz_fail only with a master_user,
+		   which it keeps read-only for passdbs, so IMAP gets RFC
+		   5530's code in the reason itself (imap-login passes a
+		   reason starting with '[' as it is). */
+		const char *reason = dms_policy_refusal(rule);
+
 		record.result = "refused";
 		e_info(authdb_event(request), "Master %s refused by rule %s: "
 		       "%s (target=%s service=%s)", login->master, record.rule,
-		       dms_policy_refusal(rule), target == NULL ? "" : target,
+		       reason, target == NULL ? "" : target,
 		       request->fields.service);
-		(void)dms_master_audit(request, &record);
-		if (verified) {
-			/* the password was right, so the client may learn
-			   why. Dovecot sends code=authz_fail only with a
-			   master_user, which it keeps read-only for passdbs,
-			   so IMAP gets RFC 5530's code in the reason itself
-			   (imap-login passes a reason starting with '[' as
-			   it is). A credentials lookup says nothing: the
-			   password is not checked yet. */
-			const char *reason = dms_policy_refusal(rule);
-
-			if (request->fields.service != NULL &&
-			    strcmp(request->fields.service, "imap") == 0)
-				reason = t_strconcat("[AUTHORIZATIONFAILED] ",
-						     reason, NULL);
-			auth_request_set_field(request, "reason", reason,
-					       NULL);
-		}
+		(void)dms_master_audit(module, request, &record);
+		if (request->fields.service != NULL &&
+		    strcmp(request->fields.service, "imap") == 0)
+			reason = t_strconcat("[AUTHORIZATIONFAILED] ", reason,
+					     NULL);
+		auth_request_set_field(request, "reason", reason, NULL);
 		/* not "continue": a refused master is not tried in any
 		   other passdb */
 		return PASSDB_RESULT_USER_DISABLED;
 	}
 
-	record.result = verified ? "ok" : "credentials";
-	if (dms_master_audit(request, &record) < 0)
+	/* not final: the dms_master userdb writes the session record once
+	   the user whose mail is opened is known */
+	record.result = verified ? "authenticated" : "credentials";
+	if (dms_master_audit(module, request, &record) < 0)
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	dms_master_hand_over(request, login);
-	if (entry->policy->read_only) {
-		/* for the mail process's ACL plugin: see
-		   conf.d/dms-master-read-only.conf */
-		auth_request_set_field(request, "userdb_acl_user",
-				       DMS_READ_ONLY_ACL_ID, NULL);
-		auth_request_set_field(request, "userdb_acl_groups",
-				       DMS_READ_ONLY_ACL_ID, NULL);
-	}
+	/* for the dms_master userdb, which checks the policy again for the
+	   user the session ends up with and sets the read-only fields last,
+	   after every userdb that could change them */
+	auth_request_set_field(request, "userdb_" DMS_FIELD_MASTER,
+			       login->master, NULL);
+	auth_request_set_field(request, "userdb_" DMS_FIELD_TARGET,
+			       target, NULL);
+	auth_request_set_field(request, "userdb_" DMS_FIELD_STORE,
+			       module->path, NULL);
 	return PASSDB_RESULT_OK;
 }
 
@@ -573,6 +450,8 @@ static void dms_master_init(struct passdb_module *_module)
 			}
 		}
 	}
+	dms_master_check_userdbs(_module);
+	dms_master_passdb_register(module);
 	/* a missing store is not fatal: master logins fail as temporary
 	   failures until it is there, everything else works */
 	(void)dms_master_store_refresh(module, auth_event);
@@ -583,10 +462,11 @@ static void dms_master_deinit(struct passdb_module *_module)
 	struct dms_master_passdb_module *module =
 		(struct dms_master_passdb_module *)_module;
 
+	dms_master_passdb_unregister(module);
 	dms_store_free(&module->store);
 }
 
-static struct passdb_module_interface passdb_dms_master = {
+struct passdb_module_interface passdb_dms_master = {
 	.name = "dms_master",
 
 	.preinit = dms_master_preinit,
@@ -596,17 +476,3 @@ static struct passdb_module_interface passdb_dms_master = {
 	.verify_plain = dms_master_verify_plain,
 	.lookup_credentials = dms_master_lookup_credentials,
 };
-
-const char *auth_master_dms_version = DOVECOT_ABI_VERSION;
-
-void auth_master_dms_init(struct module *module);
-void auth_master_dms_init(struct module *module ATTR_UNUSED)
-{
-	passdb_register_module(&passdb_dms_master);
-}
-
-void auth_master_dms_deinit(void);
-void auth_master_dms_deinit(void)
-{
-	passdb_unregister_module(&passdb_dms_master);
-}

@@ -18,6 +18,9 @@ MAIL_UID = 65534  # nobody
 MAIL_GID = 65534  # nogroup
 TIMEOUT = 10      # seconds, for every client and wait
 
+TOP = os.environ.get("DMS_TOP", os.path.join(os.path.dirname(__file__),
+                                             "..", ".."))
+
 USERS = {"user@example.com": "secret", "other@example.org": "other-secret"}
 MASTERS = {"admin": "top-secret", "backup": "backup-pass"}
 
@@ -105,8 +108,18 @@ userdb {{
   driver = passwd-file
   args = username_format=%u {tmp}/users
   default_fields = uid={uid} gid={gid} home={tmp}/mail/%d/%n
+  # on to the dms_master userdb (conf.d/auth-dms-userdb.conf.ext)
+  result_success = continue-ok
 }}
 {extra}
+{userdb_tail}
+"""
+
+# conf.d/auth-dms-userdb.conf.ext: last, after any userdb in extra
+USERDB_TAIL = """
+userdb {
+  driver = dms_master
+}
 """
 
 AUTH_MASTER = """
@@ -133,7 +146,7 @@ AUTH = {"master": AUTH_MASTER, "selfsplit": AUTH_SELFSPLIT}
 
 class Dovecot:
     def __init__(self, mode, args="", auth=None, extra="",
-                 imap_port=143, pop3_port=110):
+                 imap_port=143, pop3_port=110, userdb_tail=USERDB_TAIL):
         self.mode = mode
         self.tmp = tempfile.mkdtemp(prefix="dms-it-")
         os.chmod(self.tmp, 0o755)  # the mail uid walks into it
@@ -150,9 +163,15 @@ class Dovecot:
         os.chown(os.path.dirname(self.audit), 0, DOVECOT_GID)
         os.chmod(os.path.dirname(self.audit), 0o770)
         args = args.replace("@AUDIT_FILE@", self.audit)
+        # files Dovecot reads are copied here: the checkout may be where
+        # the dovecot user cannot enter (root's clone in /root, 0700)
+        shutil.copy(os.path.join(TOP, "conf.d", "dms-master-read-only.acl"),
+                    self.tmp)
+        extra = extra.replace("@TMP@", self.tmp)
         auth_tmpl = AUTH[mode] if auth is None else auth
         fields = dict(tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID,
-                      imap_port=imap_port, pop3_port=pop3_port, extra=extra)
+                      imap_port=imap_port, pop3_port=pop3_port, extra=extra,
+                      userdb_tail=userdb_tail)
         fields["auth"] = auth_tmpl.format(args=args, store=self.store)
         with open(self.conf, "w") as f:
             f.write(CONF.format(**fields))

@@ -48,8 +48,8 @@ def policy_extra():
     """The shipped mail-side snippets, the ACL file read from the tree."""
     ro = shipped("dms-master-read-only.conf.ext").replace(
         "/etc/dovecot/conf.d/dms-master-read-only.acl",
-        os.path.join(os.path.abspath(TOP), "conf.d/dms-master-read-only.acl"))
-    assert "vfile:" + os.path.abspath(TOP) in ro
+        "@TMP@/dms-master-read-only.acl")
+    assert "vfile:@TMP@/" in ro
     return ro + shipped("dms-master-stats.conf.ext")
 
 
@@ -200,7 +200,8 @@ def test_expiry_crossing(make_dovecot):
     refused(s.imap_login(TARGET + "*temp", PW), "Master account expired")
     results = [(r["result"], r["rule"]) for r in audit_records(s)
                if r["master"] == "temp"]
-    assert results == [("ok", "allow"), ("refused", "expires")], results
+    assert results == [("authenticated", "allow"), ("ok", "allow"),
+                       ("refused", "expires")], results
     # the store says when, in UTC
     assert calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) == \
         expires
@@ -311,6 +312,9 @@ def test_read_only_pop3(server):
 # -- audit ------------------------------------------------------------------
 
 def test_audit_records(server):
+    """One auth record per attempt; an authenticated master is completed
+    by a session record (the dms_master userdb) of the same session id,
+    naming the user whose mail is opened."""
     mark = server.log_mark()
     start = time.time()
     server.imap_login(TARGET + "*scoped", PW)
@@ -320,15 +324,21 @@ def test_audit_records(server):
     server.pop3_login(TARGET + "*ro", PW)
     server.doveadm_auth_test(TARGET + "*admin", PW, service="smtp")
     want = [
-        ("scoped", TARGET, "imap", "ok", "allow", "*@example.com", False),
-        ("scoped", "other@example.org", "imap", "refused", "allow", None,
+        ("auth", "scoped", TARGET, None, "imap", "authenticated", "allow",
+         "*@example.com", False),
+        ("session", "scoped", TARGET, TARGET, "imap", "ok", "allow",
+         "*@example.com", False),
+        ("auth", "scoped", "other@example.org", None, "imap", "refused",
+         "allow", None, False),
+        ("auth", "scoped", TARGET, None, "imap", "password_mismatch",
+         "password", None, False),
+        ("auth", "nobody", TARGET, None, "imap", "unknown_master",
+         "unknown_master", None, False),
+        ("auth", "ro", TARGET, None, "pop3", "authenticated", "allow", None,
+         True),
+        ("session", "ro", TARGET, TARGET, "pop3", "ok", "allow", None, True),
+        ("auth", "admin", TARGET, None, "smtp", "refused", "services", None,
          False),
-        ("scoped", TARGET, "imap", "password_mismatch", "password", None,
-         False),
-        ("nobody", TARGET, "imap", "unknown_master", "unknown_master", None,
-         False),
-        ("ro", TARGET, "pop3", "ok", "allow", None, True),
-        ("admin", TARGET, "smtp", "refused", "services", None, False),
     ]
     deadline = time.monotonic() + TIMEOUT
     while len([r for r in audit_records(server)
@@ -338,8 +348,9 @@ def test_audit_records(server):
         assert time.monotonic() < deadline, audit_records(server)
         time.sleep(0.05)
     records = audit_records(server)[-len(want):]
-    got = [(r["master"], r["target"], r["service"], r["result"], r["rule"],
-            r["pattern"], r["read_only"]) for r in records]
+    got = [(r["stage"], r["master"], r["target"], r["user"], r["service"],
+            r["result"], r["rule"], r["pattern"], r["read_only"])
+           for r in records]
     assert got == want
     for r in records:
         # IMAP and POP3 come from 127.0.0.1; doveadm auth test has no IP
@@ -347,17 +358,24 @@ def test_audit_records(server):
                                   else "127.0.0.1"), r
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z",
                             r["time"]), r
+    # the session record completes the auth record of the same session
+    assert records[0]["session"] and \
+        records[0]["session"] == records[1]["session"]
+    assert records[5]["session"] == records[6]["session"]
     # the same records in Dovecot's log, with a stable prefix
     log = server.log_since(mark)
-    for master, target, service, result, rule, pattern, ro in want:
-        line = ("dms_master audit: master=%s target=%s service=%s"
-                % (master, target, service))
+    for stage, master, target, user, service, result, rule, pattern, ro \
+            in want:
+        line = ("dms_master audit: stage=%s master=%s target=%s"
+                % (stage, master, target))
+        if user:
+            line += " user=" + user
+        line += " service=" + service
         if service != "smtp":
             line += " rip=127.0.0.1"
         line += " result=%s rule=%s" % (result, rule)
         if pattern:
             line += " pattern=" + pattern
-        line += " read_only=" + ("yes" if ro else "no")
         assert line in log, (line, log)
     # ordinary logins are no master logins: no audit record
     n = len(audit_records(server))
@@ -388,7 +406,9 @@ def test_stats_event(make_dovecot):
     s.imap_login(TARGET + "*gone", PW)
     s.imap_login(TARGET + "*admin", "wrong")
     assert s.imap_login(TARGET, "secret")[0] == "OK"
-    want = {"dms_master_logins": 5,
+    # three logins: an auth and a session record each
+    want = {"dms_master_logins": 8,
+            "dms_master_logins_authenticated_allow": 3,
             "dms_master_logins_ok_allow": 3,
             "dms_master_logins_refused_disabled": 1,
             "dms_master_logins_password_mismatch_password": 1}
@@ -415,9 +435,10 @@ def test_blocking_workers(make_dovecot, mode):
     got = [(r["master"], r["result"], r["rule"]) for r in audit_records(s)]
     assert got == [("scoped", "refused", "allow"),
                    ("scoped", "refused", "services"),
+                   ("ro", "authenticated", "allow"),
                    ("ro", "ok", "allow")], got
     deadline = time.monotonic() + TIMEOUT
-    while stats_counts(s).get("dms_master_logins") != 3:
+    while stats_counts(s).get("dms_master_logins") != 4:
         assert time.monotonic() < deadline, stats_counts(s)
         time.sleep(0.1)
 
@@ -464,8 +485,12 @@ def test_cram_md5_credentials(make_dovecot):
         status, text = s.imap_cram_md5(TARGET + "*" + master, PW)
         assert status == "NO" and "Master" not in text, text
     got = [(r["master"], r["result"], r["rule"]) for r in audit_records(s)]
+    # a refusal before Dovecot checked the password does not read as a
+    # refusal of a right password
     assert got == [("cram", "credentials", "allow"),
-                   ("narrow", "refused", "allow")], got
+                   ("narrow", "refused_unverified", "allow")], got
+    assert s.wait_log(mark, "Master narrow refused by rule allow before "
+                      "its password was checked (credentials lookup)")
     assert s.wait_log(mark, "Requested CRAM-MD5 scheme, but we have only "
                       "SHA512-CRYPT")
 

@@ -78,3 +78,240 @@ def test_ordinary_logins_still_reach_later_passdbs(fallthrough):
     assert status == "OK"
     status, _ = fallthrough.imap_login(TARGET + "*admin", PW)
     assert status == "OK"
+
+
+# -- 1, 5, 6: a read-only master sees what its target sees, changes nothing
+
+from test_policy import (POLICY_MASTERS, POLICY_USERS, login_imap, ok,  # noqa
+                         policy_extra, store_text)
+import imaplib  # noqa: E402
+
+NAMESPACES = """
+namespace inbox {{
+  inbox = yes
+  separator = /
+  prefix =
+}}
+namespace shared {{
+  type = shared
+  separator = /
+  prefix = shared/%%u/
+  location = maildir:{tmp}/mail/%%d/%%n
+  subscriptions = no
+  list = children
+}}
+namespace public {{
+  type = public
+  separator = /
+  prefix = public/
+  location = maildir:{tmp}/public
+  subscriptions = no
+  list = children
+}}
+imap_metadata = yes
+mail_attribute_dict = file:%h/dovecot-attributes
+protocol imap {{
+  mail_plugins = $mail_plugins imap_acl
+}}
+"""
+
+# A site with global ACLs of its own: the group "writers" gets every right
+# through group-override, and the userdb puts the target in that group
+# and names its ACL user (item 5).
+SITE_ACL = "* group-override=writers lrwstipekxa\n"
+
+
+def maildir_message(path, subject):
+    for d in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(path, d), exist_ok=True)
+    with open(os.path.join(path, "new", "1.M1P1.%s" % subject), "w") as f:
+        f.write("From: a@example.com\r\nSubject: %s\r\n\r\nbody\r\n"
+                % subject)
+
+
+@pytest.fixture(scope="module", params=["master", "selfsplit"])
+def acl_server(request):
+    extra = policy_extra() + NAMESPACES.format(tmp="@TMP@")
+    server = Dovecot(request.param, extra=extra,
+                     imap_port=12143, pop3_port=12110)
+    try:
+        server.write_users(POLICY_USERS)
+        server.write_store(store_text(POLICY_MASTERS, doveadm_pw(PW)))
+        # the site's own global ACL file: ours plus its rule, and a userdb
+        # that gives a second target the site's group and an ACL user
+        acl = os.path.join(server.tmp, "dms-master-read-only.acl")
+        with open(acl, "a") as f:
+            f.write(SITE_ACL)
+        with open(os.path.join(server.tmp, "users"), "a") as f:
+            f.write("writer@example.com:%s::::::userdb_acl_groups=writers "
+                    "userdb_acl_user=writer@example.com\n"
+                    % doveadm_pw("writer-secret"))
+        server.deliver("writer@example.com", "Writer's INBOX")
+        # other@example.org's folder Private: no ACL grants it to anyone
+        maildir_message(os.path.join(server.tmp, "mail", "example.org",
+                                     "other", ".Private"), "Private")
+        # public folders: HR for hr@example.com only, News for anyone
+        public = os.path.join(server.tmp, "public")
+        maildir_message(os.path.join(public, ".HR"), "HR")
+        maildir_message(os.path.join(public, ".News"), "News")
+        with open(os.path.join(public, ".HR", "dovecot-acl"), "w") as f:
+            f.write("user=hr@example.com lr\n")
+        with open(os.path.join(public, ".News", "dovecot-acl"), "w") as f:
+            f.write("anyone lr\n")
+        for root, dirs, files in os.walk(server.tmp):
+            for n in dirs + files:
+                p = os.path.join(root, n)
+                if "/mail" in p or "/public" in p:
+                    os.chown(p, 65534, 65534)
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+def can_select(server, user, password, box):
+    imap = login_imap(server, user, password)
+    try:
+        typ, data = imap.select('"%s"' % box, readonly=True)
+        return typ == "OK"
+    finally:
+        imap.logout()
+
+
+@pytest.mark.parametrize("box,target_may", [
+    ("shared/other@example.org/Private", False),
+    ("public/HR", False),
+    ("public/News", True),
+    ("INBOX", True),
+])
+def test_read_only_sees_what_the_target_sees(acl_server, box, target_may):
+    assert can_select(acl_server, TARGET, "secret", box) == target_may
+    assert can_select(acl_server, TARGET + "*admin", PW, box) == target_may
+    # the read-only master: the same, never more
+    assert can_select(acl_server, TARGET + "*ro", PW, box) == target_may
+
+
+def changes_refused(server, user, password, box):
+    """Whether every changing command in BOX is refused or changes
+    nothing."""
+    imap = login_imap(server, user, password)
+    try:
+        assert imap.select('"%s"' % box, readonly=True)[0] == "OK"
+        imap.close()
+        try:
+            imap.select('"%s"' % box)
+            writable = True
+        except imaplib.IMAP4.readonly:
+            imap.is_readonly = True
+            writable = False
+        appended = ok(imap.append('"%s"' % box, None, None,
+                                  b"Subject: x\r\n\r\nx\r\n"))
+        created = ok(imap.create('"%s/Sub"' % box))
+        if created:
+            imap.delete('"%s/Sub"' % box)
+        typ, _ = imap._simple_command(
+            "SETACL", '"%s"' % box, "someone@example.net", "lr")
+        setacl = typ == "OK"
+        return not (writable or appended or created or setacl)
+    finally:
+        imap.logout()
+
+
+@pytest.mark.parametrize("user,password,box", [
+    (TARGET, PW, "INBOX"),
+    (TARGET, PW, "public/News"),
+    # the site's group-override gives "writers" every right, and the
+    # userdb names the target's ACL user and groups
+    ("writer@example.com", PW, "INBOX"),
+])
+def test_read_only_changes_nothing(acl_server, user, password, box):
+    assert changes_refused(acl_server, user + "*ro", password, box)
+
+
+def test_read_only_control_owner_may_write(acl_server):
+    """The control: the same commands work for the owner, so the test
+    above can fail."""
+    assert not changes_refused(acl_server, "writer@example.com",
+                               "writer-secret", "INBOX")
+    assert not changes_refused(acl_server, TARGET + "*admin", PW, "INBOX")
+
+
+# -- 2: a passdb or userdb that renames the target ---------------------------
+
+RENAME_USERDB = """
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {tmp}/users-rename
+  result_success = continue-ok
+}}
+"""
+
+
+@pytest.fixture(scope="module", params=["master", "selfsplit"])
+def rename_server(request):
+    server = Dovecot(request.param, args="audit_file=@AUDIT_FILE@",
+                     extra=RENAME_USERDB.format(tmp="@TMP@"),
+                     imap_port=13143, pop3_port=13110)
+    try:
+        server.write_users(POLICY_USERS)
+        hashed = doveadm_pw(PW)
+        server.write_store(store_text(POLICY_MASTERS, hashed))
+        # alias@example.com: the passdb renames it (alias canonicalization)
+        # alias2@example.com: only the second userdb renames it
+        with open(os.path.join(server.tmp, "users"), "a") as f:
+            f.write("alias@example.com:%s::::::user=other@example.org\n"
+                    % doveadm_pw("alias-secret"))
+            f.write("alias2@example.com:%s::::::\n"
+                    % doveadm_pw("alias-secret"))
+        server._replace(os.path.join(server.tmp, "users-rename"),
+                        "alias2@example.com:::::::userdb_user=other@example.org\n")
+        server.deliver("other@example.org", "Other's INBOX")
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+def imap_outcome(server, user, password):
+    try:
+        return server.imap_login(user, password)
+    except (imaplib.IMAP4.abort, OSError, AssertionError) as e:
+        return "NO", str(e)
+
+
+@pytest.mark.parametrize("alias", ["alias@example.com", "alias2@example.com"])
+def test_rename_outside_allow_list_refused(rename_server, alias):
+    server = rename_server
+    # scoped: dms_allow=*@example.com,boss@example.org
+    mark = server.log_mark()
+    status, data = imap_outcome(server, alias + "*scoped", PW)
+    assert status == "NO", data
+    assert "Other's INBOX" not in str(data)
+    assert server.wait_log(mark, "Master scoped refused by rule allow: "
+                           "Master login not allowed for this user "
+                           "(target=%s user=other@example.org" % alias)
+    assert "imap(other@example.org)" not in server.log_since(mark)
+    # audited with both names, as the final outcome of the session
+    assert server.wait_log(mark, "stage=session master=scoped target=%s "
+                           "user=other@example.org" % alias)
+    assert "result=refused rule=allow" in server.log_since(mark)
+    status, data = server.pop3_login(alias + "*scoped", PW)
+    assert status == "NO", data
+
+
+@pytest.mark.parametrize("alias", ["alias@example.com", "alias2@example.com"])
+def test_rename_control_unrestricted_master(rename_server, alias):
+    """The control: the rename does happen, so the test above can fail."""
+    status, subjects = rename_server.imap_login(alias + "*admin", PW)
+    assert (status, subjects) == ("OK", ["Subject: Other's INBOX"])
+
+
+def test_config_without_dms_master_userdb_refused(make_dovecot):
+    for mode in ("master", "selfsplit"):
+        server = make_dovecot(mode, userdb_tail="")
+        server.start(expect_port=False)
+        # the auth process starts with the first client
+        server.doveadm_auth_test(TARGET + "*admin", PW)
+        assert server.wait_log(0, "Fatal: passdb dms_master: there is no "
+                               "dms_master userdb"), server.log()
+        server.stop()

@@ -10,13 +10,16 @@
 
 static const struct dms_audit_record plain = {
 	.time_usec = 1798761600123456LL,
+	.stage = "session",
 	.master = "admin",
 	.target = "user@example.com",
+	.user = "alias@example.com",
 	.service = "imap",
 	.remote_ip = "127.0.0.1",
 	.result = "ok",
 	.rule = "allow",
 	.pattern = "*@example.com",
+	.session = "ZKjpSW9hjqp/AAAB",
 	.read_only = true,
 };
 
@@ -25,10 +28,15 @@ START_TEST(test_audit_text)
 	struct dms_audit_record r = plain;
 	char *text = dms_audit_text(&r);
 
-	ck_assert_str_eq(text, "master=admin target=user@example.com "
+	ck_assert_str_eq(text, "stage=session master=admin "
+			 "target=user@example.com user=alias@example.com "
 			 "service=imap rip=127.0.0.1 result=ok rule=allow "
-			 "pattern=*@example.com read_only=yes");
+			 "pattern=*@example.com session=ZKjpSW9hjqp/AAAB "
+			 "read_only=yes");
 	free(text);
+	r.stage = NULL;
+	r.user = NULL;
+	r.session = NULL;
 
 	/* a hostile name can neither add a field nor break the line */
 	r.master = "evil result=ok";
@@ -57,11 +65,17 @@ START_TEST(test_audit_json)
 	char *json = dms_audit_json(&r);
 
 	ck_assert_str_eq(json, "{\"time\":\"2027-01-01T00:00:00.123456Z\","
+			 "\"stage\":\"session\","
 			 "\"master\":\"admin\",\"target\":\"user@example.com\","
+			 "\"user\":\"alias@example.com\","
 			 "\"service\":\"imap\",\"remote_ip\":\"127.0.0.1\","
 			 "\"result\":\"ok\",\"rule\":\"allow\","
-			 "\"pattern\":\"*@example.com\",\"read_only\":true}\n");
+			 "\"pattern\":\"*@example.com\","
+			 "\"session\":\"ZKjpSW9hjqp/AAAB\",\"read_only\":true}\n");
 	free(json);
+	r.stage = NULL;
+	r.user = NULL;
+	r.session = NULL;
 
 	/* escapes; valid UTF-8 kept, invalid bytes and controls as \u00XX */
 	r.time_usec = 5;
@@ -72,12 +86,14 @@ START_TEST(test_audit_json)
 	r.read_only = false;
 	json = dms_audit_json(&r);
 	ck_assert_str_eq(json, "{\"time\":\"1970-01-01T00:00:00.000005Z\","
-			 "\"master\":\"a\\\"b\\\\c\\u000a\\u007f\","
+			 "\"stage\":null,\"master\":\"a\\\"b\\\\c\\u000a\\u007f\","
 			 "\"target\":\"\xc3\xbc-\\u00ff-\\u00c3-"
 			 "\\u00ed\\u00a0\\u0080-\xf0\x9f\x98\x80\","
+			 "\"user\":null,"
 			 "\"service\":\"imap\",\"remote_ip\":null,"
 			 "\"result\":\"ok\",\"rule\":\"allow\","
-			 "\"pattern\":null,\"read_only\":false}\n");
+			 "\"pattern\":null,\"session\":null,"
+			 "\"read_only\":false}\n");
 	free(json);
 }
 END_TEST
@@ -99,7 +115,7 @@ START_TEST(test_audit_append)
 	ck_assert_int_eq(dms_audit_append(path, "{\"a\":2}\n", &error), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	umask(old_umask);
-	ck_assert_int_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(st.st_mode & 0777, 0660);
 	f = fopen(path, "r");
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';

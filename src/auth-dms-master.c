@@ -1,0 +1,244 @@
+/* auth_master_dms.so: the module's entry points and what the dms_master
+   passdb and userdb share (the store refresh, the audit record, the
+   start-up check of the userdb chain). */
+
+#include "auth-common.h"
+#include "array.h"
+#include "ioloop.h"
+#include "passdb.h"
+#include "userdb.h"
+#include "module-dir.h"
+#include "auth.h"
+
+#include "auth-dms-master.h"
+
+extern struct passdb_module_interface passdb_dms_master;
+extern struct userdb_module_interface userdb_dms_master;
+
+static ARRAY(struct dms_master_passdb_module *) dms_passdbs;
+
+void dms_master_passdb_register(struct dms_master_passdb_module *module)
+{
+	if (!array_is_created(&dms_passdbs))
+		i_array_init(&dms_passdbs, 4);
+	array_push_back(&dms_passdbs, &module);
+}
+
+void dms_master_passdb_unregister(struct dms_master_passdb_module *module)
+{
+	struct dms_master_passdb_module *const *modp;
+
+	if (!array_is_created(&dms_passdbs))
+		return;
+	array_foreach(&dms_passdbs, modp) {
+		if (*modp == module) {
+			array_delete(&dms_passdbs,
+				     array_foreach_idx(&dms_passdbs, modp), 1);
+			break;
+		}
+	}
+	if (array_count(&dms_passdbs) == 0)
+		array_free(&dms_passdbs);
+}
+
+struct dms_master_passdb_module *dms_master_passdb_find(const char *path)
+{
+	struct dms_master_passdb_module *module;
+
+	if (!array_is_created(&dms_passdbs))
+		return NULL;
+	array_foreach_elem(&dms_passdbs, module) {
+		if (strcmp(module->path, path) == 0)
+			return module;
+	}
+	return NULL;
+}
+
+static void dms_master_store_warning(void *context, unsigned int line,
+				     const char *message)
+{
+	struct dms_master_passdb_module *module = context;
+
+	if (line == 0) {
+		i_warning("passdb dms_master: %s: %s", module->path, message);
+	} else {
+		i_warning("passdb dms_master: %s:%u: %s",
+			  module->path, line, message);
+	}
+}
+
+int dms_master_store_refresh(struct dms_master_passdb_module *module,
+			     struct event *event)
+{
+	const char *error;
+	int ret;
+
+	ret = dms_store_refresh(module->store, dms_master_store_warning,
+				module, &error);
+	if (ret < 0) {
+		e_error(event, "passdb dms_master: %s: "
+			"master logins fail until the store can be read", error);
+		module->store_failed = TRUE;
+		return -1;
+	}
+	if (ret > 0) {
+		e_info(event, "passdb dms_master: Loaded %zu master users "
+		       "from %s%s", dms_store_count(module->store),
+		       module->path, module->store_failed ?
+		       " (store readable again)" : "");
+		module->store_failed = FALSE;
+	}
+	return 0;
+}
+
+int dms_master_audit(struct dms_master_passdb_module *module,
+		     struct auth_request *request,
+		     struct dms_audit_record *record)
+{
+	const char *error;
+	char *text, *json;
+	struct event *event;
+	int ret = 0;
+
+	record->time_usec = (int64_t)ioloop_timeval.tv_sec * 1000000 +
+		ioloop_timeval.tv_usec;
+	record->service = request->fields.service;
+	record->remote_ip = request->fields.remote_ip.family == 0 ? NULL :
+		net_ip2addr(&request->fields.remote_ip);
+	record->session = request->fields.session_id;
+
+	if (module->audit_file != NULL) {
+		json = dms_audit_json(record);
+		if (json == NULL ||
+		    dms_audit_append(module->audit_file, json, &error) < 0) {
+			e_error(authdb_event(request), "dms_master: audit_file: "
+				"%s: master logins fail until it can be written",
+				json == NULL ? "Out of memory" : error);
+			if (strcmp(record->result, "authenticated") == 0 ||
+			    strcmp(record->result, "credentials") == 0 ||
+			    strcmp(record->result, "ok") == 0) {
+				/* no audit, no access */
+				record->result = "tempfail";
+				record->rule = "audit_file";
+			}
+			ret = -1;
+		}
+		free(json);
+	}
+
+	/* a named event: Dovecot's statistics can count master logins with
+	   metric { filter = event=dms_master_login } */
+	event = event_create(authdb_event(request));
+	event_set_name(event, "dms_master_login");
+	event_add_str(event, "stage", record->stage);
+	event_add_str(event, "master", record->master);
+	if (record->target != NULL)
+		event_add_str(event, "target", record->target);
+	if (record->user != NULL)
+		event_add_str(event, "user", record->user);
+	if (record->service != NULL)
+		event_add_str(event, "service", record->service);
+	if (record->remote_ip != NULL)
+		event_add_str(event, "remote_ip", record->remote_ip);
+	event_add_str(event, "result", record->result);
+	event_add_str(event, "rule", record->rule);
+	if (record->pattern != NULL)
+		event_add_str(event, "pattern", record->pattern);
+	event_add_str(event, "read_only", record->read_only ? "yes" : "no");
+
+	text = dms_audit_text(record);
+	e_info(event, "dms_master audit: %s",
+	       text == NULL ? "(out of memory)" : text);
+	free(text);
+	event_unref(&event);
+	return ret;
+}
+
+const char *dms_policy_refusal(enum dms_policy_rule rule)
+{
+	switch (rule) {
+	case DMS_POLICY_RULE_DISABLED:
+		return "Master account disabled";
+	case DMS_POLICY_RULE_EXPIRES:
+		return "Master account expired";
+	case DMS_POLICY_RULE_SERVICES:
+		return "Master login not allowed for this service";
+	case DMS_POLICY_RULE_ALLOW:
+		break;
+	}
+	return "Master login not allowed for this user";
+}
+
+static bool auth_has_passdb(const struct auth_passdb *passdb,
+			    const struct passdb_module *module)
+{
+	for (; passdb != NULL; passdb = passdb->next) {
+		if (passdb->passdb == module)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Why the dms_master userdb might not decide every session of AUTH, or
+   NULL when it always does. */
+static const char *dms_master_userdb_problem(const struct auth *auth)
+{
+	const struct auth_userdb *userdb;
+
+	for (userdb = auth->userdbs; userdb != NULL; userdb = userdb->next) {
+		if (strcmp(userdb->userdb->iface->name,
+			   userdb_dms_master.name) == 0) {
+			if (userdb->next != NULL) {
+				return "the dms_master userdb is not the last "
+					"userdb: a userdb after it could rename "
+					"the user or change its fields";
+			}
+			if (userdb->skip != AUTH_USERDB_SKIP_NEVER)
+				return "the dms_master userdb has skip set";
+			return NULL;
+		}
+		if (userdb->result_success != AUTH_DB_RULE_CONTINUE &&
+		    userdb->result_success != AUTH_DB_RULE_CONTINUE_OK) {
+			return t_strdup_printf("userdb %s ends the lookup on "
+				"success before the dms_master userdb: set "
+				"result_success = continue-ok in it",
+				userdb->userdb->iface->name);
+		}
+	}
+	return "there is no dms_master userdb";
+}
+
+void dms_master_check_userdbs(const struct passdb_module *module)
+{
+	struct auth *auth;
+	const char *problem;
+
+	array_foreach_elem(&auths, auth) {
+		if (!auth_has_passdb(auth->passdbs, module) &&
+		    !auth_has_passdb(auth->masterdbs, module))
+			continue;
+		problem = dms_master_userdb_problem(auth);
+		if (problem != NULL) {
+			i_fatal("passdb dms_master: %s. The policy must hold "
+				"for the user whose mail is opened: end the "
+				"userdbs with userdb { driver = dms_master } "
+				"(conf.d/auth-dms-userdb.conf.ext)", problem);
+		}
+	}
+}
+
+const char *auth_master_dms_version = DOVECOT_ABI_VERSION;
+
+void auth_master_dms_init(struct module *module);
+void auth_master_dms_init(struct module *module ATTR_UNUSED)
+{
+	passdb_register_module(&passdb_dms_master);
+	userdb_register_module(&userdb_dms_master);
+}
+
+void auth_master_dms_deinit(void);
+void auth_master_dms_deinit(void)
+{
+	userdb_unregister_module(&userdb_dms_master);
+	passdb_unregister_module(&passdb_dms_master);
+}

@@ -1,0 +1,144 @@
+/* The dms_master userdb: the last userdb of the chain. For a session that
+   the dms_master passdb authorized, it checks the master's policy again
+   for the user whose mail is actually opened (a passdb or userdb may have
+   renamed the target, e.g. an alias canonicalized by SQL or LDAP), sets
+   the read-only fields after every userdb that could have changed them,
+   and writes the audit record of the session. Every other lookup passes
+   through unchanged.
+
+       userdb { driver = dms_master }
+
+   Start-up refuses a configuration in which it would not run
+   (dms_master_check_userdbs()). */
+
+#include "auth-common.h"
+#include "ioloop.h"
+#include "userdb.h"
+
+#include "auth-dms-master.h"
+
+/* The negative rights of DMS_READ_ONLY_ACL_GROUP take away what the target
+   may change; joining the group keeps the target's own groups, so the
+   session sees exactly what the target sees. */
+static void dms_master_set_read_only(struct auth_request *request)
+{
+	struct auth_fields *reply = request->fields.userdb_reply;
+	const char *groups = auth_fields_find(reply, "acl_groups");
+
+	groups = groups == NULL || groups[0] == '\0' ?
+		DMS_READ_ONLY_ACL_GROUP :
+		t_strconcat(groups, ",", DMS_READ_ONLY_ACL_GROUP, NULL);
+	auth_request_set_userdb_field(request, "acl_groups", groups);
+	/* the target's ACL identity, as in its own sessions (the ACL plugin
+	   would otherwise use the master's name) */
+	if (auth_fields_find(reply, "acl_user") == NULL) {
+		auth_request_set_userdb_field(request, "acl_user",
+					      request->fields.user);
+	}
+	/* SETMETADATA is not under ACL rights for server metadata */
+	auth_request_set_userdb_field(request, "imap_metadata", "no");
+	auth_request_set_userdb_field(request, "dms_read_only", "yes");
+}
+
+static enum userdb_result
+dms_master_session(struct auth_request *request, const char *store,
+		   const char *master, const char *target)
+{
+	struct dms_master_passdb_module *module =
+		dms_master_passdb_find(store);
+	const struct dms_store_entry *entry;
+	const char *user = request->fields.user;
+	struct dms_audit_record record = {
+		.stage = "session",
+		.master = master,
+		.target = target,
+		.user = user,
+	};
+	enum dms_policy_rule rule;
+
+	if (module == NULL) {
+		e_error(authdb_event(request), "dms_master: no dms_master "
+			"passdb authorized master %s here", master);
+		return USERDB_RESULT_INTERNAL_FAILURE;
+	}
+	if (dms_master_store_refresh(module, authdb_event(request)) < 0) {
+		record.result = "tempfail";
+		record.rule = "store";
+		(void)dms_master_audit(module, request, &record);
+		return USERDB_RESULT_INTERNAL_FAILURE;
+	}
+	if (dms_store_lookup(module->store, master, &entry) == 0) {
+		/* removed between the login and the session */
+		record.result = "refused";
+		record.rule = "unknown_master";
+		e_info(authdb_event(request), "Master %s refused: no longer "
+		       "in %s (user=%s)", master, module->path, user);
+		(void)dms_master_audit(module, request, &record);
+		return USERDB_RESULT_USER_UNKNOWN;
+	}
+	record.read_only = entry->policy->read_only;
+	if (!dms_policy_check(entry->policy, &module->default_services, user,
+			      request->fields.service, ioloop_time, &rule,
+			      &record.pattern)) {
+		record.result = "refused";
+		record.rule = dms_policy_rule_name(rule);
+		e_info(authdb_event(request), "Master %s refused by rule %s: "
+		       "%s (target=%s user=%s service=%s)", master, record.rule,
+		       dms_policy_refusal(rule), target, user,
+		       request->fields.service);
+		(void)dms_master_audit(module, request, &record);
+		return USERDB_RESULT_USER_UNKNOWN;
+	}
+	record.rule = dms_policy_rule_name(rule);
+	record.result = "ok";
+	if (dms_master_audit(module, request, &record) < 0)
+		return USERDB_RESULT_INTERNAL_FAILURE;
+	if (entry->policy->read_only)
+		dms_master_set_read_only(request);
+	return USERDB_RESULT_OK;
+}
+
+static void dms_master_userdb_lookup(struct auth_request *request,
+				     userdb_callback_t *callback)
+{
+	struct auth_fields *reply = request->fields.userdb_reply;
+	const char *master, *target, *store;
+	enum userdb_result result;
+
+	master = reply == NULL ? NULL : auth_fields_find(reply, DMS_FIELD_MASTER);
+	if (master == NULL || request->fields.master_user == NULL) {
+		/* not a session of ours: leave the chain's result as the
+		   userdbs before us made it */
+		callback(request->userdb_success ? USERDB_RESULT_OK :
+			 USERDB_RESULT_USER_UNKNOWN, request);
+		return;
+	}
+	if (!request->userdb_success) {
+		/* no userdb found the user: Dovecot fails the session */
+		callback(USERDB_RESULT_USER_UNKNOWN, request);
+		return;
+	}
+
+	T_BEGIN {
+		target = auth_fields_find(reply, DMS_FIELD_TARGET);
+		store = auth_fields_find(reply, DMS_FIELD_STORE);
+		master = t_strdup(master);
+		target = t_strdup(target == NULL ? "" : target);
+		store = t_strdup(store == NULL ? "" : store);
+		auth_fields_remove(reply, DMS_FIELD_MASTER);
+		auth_fields_remove(reply, DMS_FIELD_TARGET);
+		auth_fields_remove(reply, DMS_FIELD_STORE);
+		result = dms_master_session(request, store, master, target);
+	} T_END;
+	if (result != USERDB_RESULT_OK) {
+		/* end the chain as a failure: the userdbs before us said
+		   yes to a user this master may not open */
+		request->userdb_success = FALSE;
+	}
+	callback(result, request);
+}
+
+struct userdb_module_interface userdb_dms_master = {
+	.name = "dms_master",
+	.lookup = dms_master_userdb_lookup,
+};
