@@ -48,6 +48,11 @@ struct dms_policy {
 	bool has_expires;
 	bool read_only;
 	bool disabled;
+	/* The other extra fields of a passwd-file line (allow_nets=...,
+	   nologin, ...), space-separated as in the file, which the module
+	   hands to Dovecot as passwd-file does; NULL if none. Not set by
+	   dms_policy_parse(): the store fills it in and frees it. */
+	char *extra_fields;
 };
 
 /* What decided a policy check, in the order they are checked. */

@@ -65,8 +65,13 @@ static void data_free(struct dms_store_data **_data)
 		return;
 	*_data = NULL;
 	for (size_t i = 0; i < data->count; i++) {
-		if (data->entries[i].policy != &no_policy)
-			free((struct dms_policy *)data->entries[i].policy);
+		if (data->entries[i].policy != &no_policy) {
+			struct dms_policy *p =
+				(struct dms_policy *)data->entries[i].policy;
+
+			free(p->extra_fields);
+			free(p);
+		}
 	}
 	/* the buffer holds password hashes */
 	if (data->buf != NULL) {
@@ -182,13 +187,45 @@ int dms_store_line_fields(const char *line, size_t len,
 /* Parse one line (NUL-terminated in place, without its '\n'). Returns 1
    with the entry, 0 for a comment or blank line, -1 for a line skipped
    with a warning. */
+/* The tokens of OPTIONS that are not dms_ options, space-separated, in
+   *extra_r (malloc()ed; NULL when there are none). Returns -1 when out of
+   memory. */
+static int extra_fields_copy(const char *options, char **extra_r)
+{
+	size_t len = 0, n;
+	const char *p = options, *token;
+	char *extra = NULL;
+
+	*extra_r = NULL;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		token = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		n = p - token;
+		if (n == 0 || strncmp(token, "dms_", 4) == 0)
+			continue;
+		if (extra == NULL && (extra = malloc(strlen(options) + 1)) == NULL)
+			return -1;
+		if (len > 0)
+			extra[len++] = ' ';
+		memcpy(extra + len, token, n);
+		len += n;
+	}
+	if (extra != NULL)
+		extra[len] = '\0';
+	*extra_r = extra;
+	return 0;
+}
+
 static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 		       char *line, size_t len, enum dms_scheme default_scheme,
 		       struct dms_store_entry *entry_r,
 		       struct dms_policy *policy_r)
 {
 	struct dms_store_line f;
-	char *name, *password, *options = NULL, ebuf[256];
+	char *name, *password, *options = NULL, *extra = NULL, ebuf[256];
 	enum dms_scheme scheme;
 	const char *hash, *error;
 	int ret;
@@ -242,14 +279,25 @@ static int parse_line(struct parse_ctx *ctx, unsigned int lineno,
 			   DMS_STORE_PASSWORD_MAX);
 		return -1;
 	}
+	/* Dovecot's passwd-file applies a master line's other extra fields
+	   (allow_nets=, nologin, ...): so does the module, so that an
+	   operator who switches loses no restriction */
+	if (options != NULL && f.delim == ':' &&
+	    extra_fields_copy(options, &extra) < 0) {
+		parse_warn(ctx, lineno, "%s: out of memory; line skipped",
+			   name);
+		return -1;
+	}
 	/* a bad option makes the master unusable rather than less
 	   restricted than the operator meant */
 	if (options != NULL &&
 	    dms_policy_parse(options, f.delim == '|', policy_r, ebuf,
 			     sizeof(ebuf), &error) < 0) {
 		parse_warn(ctx, lineno, "%s: %s; line skipped", name, error);
+		free(extra);
 		return -1;
 	}
+	policy_r->extra_fields = extra;
 	/* kept, so that a login says precisely why it is refused */
 	if (dms_password_parse(password, default_scheme, &scheme, &hash,
 			       &error) < 0) {
@@ -320,13 +368,15 @@ data_parse(char *buf, size_t len, enum dms_scheme default_scheme,
 				   "line %u); line skipped", entry.name,
 				   dup->line);
 			data->skipped++;
+			free(policy.extra_fields);
 			continue;
 		}
 		entry.policy = &no_policy;
-		if (dms_policy_is_set(&policy)) {
+		if (dms_policy_is_set(&policy) || policy.extra_fields != NULL) {
 			struct dms_policy *p = malloc(sizeof(*p));
 
 			if (p == NULL) {
+				free(policy.extra_fields);
 				data->buf = NULL;
 				data_free(&data);
 				return NULL;

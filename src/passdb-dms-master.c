@@ -147,6 +147,46 @@ static void dms_master_audit_failure(struct auth_request *request,
 	(void)dms_master_audit(module, request, &record);
 }
 
+/* The master line's other extra fields, as Dovecot's passwd-file passdb
+   applies them: %variables expanded, then each set as a passdb field
+   (allow_nets=, nologin, reason=, userdb_*=, ...). Returns -1 when a
+   value cannot be expanded. */
+static int dms_master_extra_fields(struct auth_request *request,
+				   const struct dms_store_entry *entry)
+{
+	struct dms_master_passdb_module *module =
+		(struct dms_master_passdb_module *)request->passdb->passdb;
+	const struct var_expand_table *table;
+	const char *const *fields, *key, *value, *error;
+	string_t *str;
+
+	if (entry->policy->extra_fields == NULL)
+		return 0;
+	str = t_str_new(256);
+	table = auth_request_get_var_expand_table(request, NULL);
+	fields = t_strsplit_spaces(entry->policy->extra_fields, " ");
+	for (; *fields != NULL; fields++) {
+		value = strchr(*fields, '=');
+		if (value == NULL) {
+			key = *fields;
+			value = "";
+		} else {
+			key = t_strdup_until(*fields, value);
+			str_truncate(str, 0);
+			if (auth_request_var_expand_with_table(str, value + 1,
+					request, table, NULL, &error) <= 0) {
+				e_error(authdb_event(request), "%s:%u: "
+					"Failed to expand extra field %s: %s",
+					module->path, entry->line, *fields, error);
+				return -1;
+			}
+			value = str_c(str);
+		}
+		auth_request_set_field(request, key, value, NULL);
+	}
+	return 0;
+}
+
 /* Apply the master's policy. VERIFIED: its password was checked here (not
    a credentials lookup). Returns OK after handing the session over,
    USER_DISABLED when refused, INTERNAL_FAILURE when the audit file
@@ -167,6 +207,23 @@ dms_master_authorize(struct auth_request *request,
 	};
 	enum dms_policy_rule rule;
 	bool allowed;
+
+	if (dms_master_extra_fields(request, entry) < 0) {
+		record.result = "tempfail";
+		record.rule = "extra_fields";
+		(void)dms_master_audit(module, request, &record);
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
+	if (request->failed) {
+		/* an extra field refused the login (allow_nets): as with
+		   passwd-file a failure, but final, so that in the
+		   self-splitting way the name goes to no other passdb */
+		record.result = "refused";
+		record.rule = "extra_fields";
+		(void)dms_master_audit(module, request, &record);
+		request->failed = FALSE;
+		return PASSDB_RESULT_USER_DISABLED;
+	}
 
 	allowed = dms_policy_check(entry->policy, &module->default_services,
 				   target, request->fields.service,

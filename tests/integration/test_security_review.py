@@ -2,6 +2,7 @@
 against a real Dovecot, in both ways of use where both apply."""
 
 import os
+import time
 
 import pytest
 
@@ -315,3 +316,72 @@ def test_config_without_dms_master_userdb_refused(make_dovecot):
         assert server.wait_log(0, "Fatal: passdb dms_master: there is no "
                                "dms_master userdb"), server.log()
         server.stop()
+
+
+# -- 3: passwd-file extra fields on master lines, as passwd-file has them ----
+
+AUTH_PASSWD_FILE = """
+auth_master_user_separator = *
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT username_format=%u {store}
+  master = yes
+  result_success = continue
+}}
+"""
+
+# extra fields of a master's passwd-file line
+FIELDS = [
+    "",                                      # none: the control
+    "allow_nets=127.0.0.0/8",                # allowed from here
+    "allow_nets=192.0.2.0/24",               # not from here
+    "allow_nets=192.0.2.1,127.0.0.1",        # a list
+    "fail",                                  # refused
+    "nologin reason=Maintenance",            # refused with a reason
+    "nologin",
+    "dms_services=imap allow_nets=192.0.2.0/24",   # with our options
+]
+
+
+@pytest.fixture(scope="module")
+def field_servers():
+    servers = []
+    try:
+        for i, (mode, auth) in enumerate([
+                ("master", AUTH_PASSWD_FILE), ("master", None),
+                ("selfsplit", None)]):
+            s = Dovecot(mode, auth=auth, imap_port=14143 + i,
+                        pop3_port=14110 + i)
+            s.hashed = doveadm_pw(PW)
+            s.start()
+            servers.append(s)
+        yield servers
+    finally:
+        for s in servers:
+            s.cleanup()
+
+
+STAMP = [1700000000]
+
+
+def outcome(server, fields):
+    # passwd-file: uid gid gecos home shell, then the extra fields
+    server.write_store("admin:%s::::::%s\n" % (server.hashed, fields))
+    # Dovecot's passwd-file notices a change by the mtime's second, and
+    # looks at most once a second
+    STAMP[0] += 10
+    os.utime(server.store, (STAMP[0], STAMP[0]))
+    time.sleep(1.1)
+    status, data = server.imap_login(TARGET + "*admin", PW)
+    rc, _ = server.doveadm_auth_test(TARGET + "*admin", PW)
+    return status, "Maintenance" in str(data), rc == 0
+
+
+@pytest.mark.parametrize("fields", FIELDS)
+def test_extra_fields_as_passwd_file(field_servers, fields):
+    reference, master, selfsplit = field_servers
+    want = outcome(reference, fields.replace("dms_services=imap ", ""))
+    assert outcome(master, fields) == want
+    assert outcome(selfsplit, fields) == want
+    if "192.0.2.0/24" in fields or "fail" in fields or "nologin" in fields:
+        assert want[0] == "NO"   # so the comparison can fail
