@@ -385,3 +385,71 @@ def test_extra_fields_as_passwd_file(field_servers, fields):
     assert outcome(selfsplit, fields) == want
     if "192.0.2.0/24" in fields or "fail" in fields or "nologin" in fields:
         assert want[0] == "NO"   # so the comparison can fail
+
+
+# -- 4: SMTP AUTH through saslauthd -a rimap is an IMAP login ----------------
+
+class SourceIMAP(imaplib.IMAP4):
+    """An IMAP client from another loopback address than saslauthd's."""
+
+    def __init__(self, source, port):
+        self._source = source
+        super().__init__("127.0.0.1", port, timeout=10)
+
+    def _create_socket(self, timeout):
+        import socket
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self._source, 0))
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_rimap_closed_by_allow_nets(make_dovecot, mode):
+    """saslauthd -a rimap (Postfix SMTP AUTH in docker-mailserver) logs in
+    over IMAP from the saslauthd host, so dms_services cannot tell it
+    from a mail client. allow_nets on the master's line, excluding the
+    saslauthd host (here 127.0.0.1; mail clients come from 127.0.0.2),
+    keeps a reading master out of SMTP AUTH; one without it still works
+    through rimap, as the page's verification example needs."""
+    from dovecot_env import Saslauthd
+    server = make_dovecot(mode)
+    hashed = doveadm_pw(PW)
+    server.write_store("reader:%s::::::dms_services=imap "
+                       "allow_nets=127.0.0.2/32\n"
+                       "admin:%s::::::\n" % (hashed, hashed))
+    server.start()
+    sasl = Saslauthd()
+    try:
+        rc, out = sasl.test(TARGET + "*reader", PW)
+        assert out.startswith("0: NO"), out
+        rc, out = sasl.test(TARGET + "*admin", PW)
+        assert out == '0: OK "Success."', out
+        imap = SourceIMAP("127.0.0.2", server.imap_port)
+        imap.login(TARGET + "*reader", PW)
+        assert imap.select("INBOX", readonly=True)[0] == "OK"
+        imap.logout()
+    finally:
+        sasl.cleanup()
+
+
+# -- 6: METADATA (subscriptions: see README, not yet closed) -----------------
+
+imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
+
+
+def setmetadata_ok(server, user, password, box):
+    imap = login_imap(server, user, password)
+    try:
+        typ, data = imap._simple_command(
+            "SETMETADATA", box, "(/private/comment \"changed\")")
+        return typ == "OK"
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        imap.logout()
+
+
+@pytest.mark.parametrize("box", ["INBOX", '""'])
+def test_read_only_setmetadata_refused(acl_server, box):
+    # the control: the owner may (so the test can fail)
+    assert setmetadata_ok(acl_server, TARGET, "secret", box)
+    assert not setmetadata_ok(acl_server, TARGET + "*ro", PW, box)
