@@ -22,7 +22,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+# wait for another apt or dpkg (unattended-upgrades, a second run) instead
+# of failing at once on its lock
+lock="-o DPkg::Lock::Timeout=600"
+apt-get $lock update -q
 # policy-rc.d: the packages must not start the system's own Dovecot or
 # saslauthd; the project starts private instances of its own.
 policy=/usr/sbin/policy-rc.d
@@ -32,6 +35,6 @@ if [ ! -e "$policy" ]; then
 	chmod 755 "$policy"
 	created_policy=yes
 fi
-apt-get install -y -q --no-install-recommends $missing
+apt-get $lock install -y -q --no-install-recommends $missing
 [ "$created_policy" = yes ] && rm -f "$policy"
 exit 0
