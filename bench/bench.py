@@ -15,19 +15,9 @@ import time
 
 TOP = os.environ["DMS_TOP"]
 sys.path.insert(0, os.path.join(TOP, "tests/integration"))
-from dovecot_env import Dovecot, doveadm_pw, AUTH_MASTER, AUTH_SELFSPLIT  # noqa
+from dovecot_env import Dovecot, doveadm_pw, AUTH_MASTER, AUTH_SELFSPLIT, AUTH_PASSWD_FILE  # noqa
 
 BENCH = os.path.join(TOP, "bench/dms-bench")
-
-AUTH_PASSWD_FILE = """
-auth_master_user_separator = *
-passdb {{
-  driver = passwd-file
-  args = scheme=SHA512-CRYPT username_format=%u {store}
-  master = yes
-  result_success = continue
-}}
-"""
 
 MASTER = ("user@example.com*admin", "top-secret")
 ORDINARY = ("user@example.com", "secret")

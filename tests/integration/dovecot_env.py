@@ -141,6 +141,18 @@ passdb {{
 }}
 """
 
+# Dovecot's own passwd-file master passdb: the reference the module is
+# compared with (benchmark, extra fields side by side)
+AUTH_PASSWD_FILE = """
+auth_master_user_separator = *
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT username_format=%u {store}
+  master = yes
+  result_success = continue
+}}
+"""
+
 AUTH = {"master": AUTH_MASTER, "selfsplit": AUTH_SELFSPLIT}
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dovecot_env import Dovecot, doveadm_pw
+from dovecot_env import AUTH_PASSWD_FILE, Dovecot, doveadm_pw
 from test_logins import TARGET, assert_auth_failure
 
 PW = "top-secret"
@@ -319,16 +319,6 @@ def test_config_without_dms_master_userdb_refused(make_dovecot):
 
 
 # -- 3: passwd-file extra fields on master lines, as passwd-file has them ----
-
-AUTH_PASSWD_FILE = """
-auth_master_user_separator = *
-passdb {{
-  driver = passwd-file
-  args = scheme=SHA512-CRYPT username_format=%u {store}
-  master = yes
-  result_success = continue
-}}
-"""
 
 # extra fields of a master's passwd-file line
 FIELDS = [
