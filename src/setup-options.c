@@ -126,6 +126,44 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 	return 0;
 }
 
+int setup_globals_take(int argc, char **argv, struct setup_globals *g,
+		       int *argc_r, const char **error_r)
+{
+	static const char *const names[] = {
+		"--masters-file", "--users-file", "--scheme",
+	};
+	const char **dests[] = { &g->masters_file, &g->users_file, &g->scheme };
+	int out = 0, i;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *arg = argv[i];
+		size_t k, len = 0;
+
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			len = strlen(names[k]);
+			if (strncmp(arg, names[k], len) == 0 &&
+			    (arg[len] == '\0' || arg[len] == '='))
+				break;
+		}
+		if (k == sizeof(names) / sizeof(names[0])) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (arg[len] == '=') {
+			*dests[k] = arg + len + 1;
+		} else if (i + 1 < argc) {
+			*dests[k] = argv[++i];
+		} else {
+			*error_r = opt_error(names[k], "needs a value");
+			return -1;
+		}
+	}
+	for (; i < argc; i++)
+		argv[out++] = argv[i];
+	*argc_r = out;
+	return 0;
+}
+
 void setup_options_free(struct setup_options *o)
 {
 	free(o->allow);

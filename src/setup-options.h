@@ -36,6 +36,20 @@ int setup_options_parse(int argc, char **argv, struct setup_options *opts,
 			int *argc_r, const char **error_r);
 void setup_options_free(struct setup_options *opts);
 
+/* The options that apply to every command, accepted after the command as
+   well as before it: --masters-file FILE, --users-file FILE, --scheme
+   SCHEME ("--opt VALUE" or "--opt=VALUE"). Values point into ARGV. */
+struct setup_globals {
+	const char *masters_file, *users_file, *scheme;
+};
+
+/* Take the global options out of ARGV up to a "--" (which stays, for
+   setup_options_parse()), leaving the rest in order and their number in
+   *argc_r. Returns 0, or -1 with *error_r (static) for an option without
+   its value. */
+int setup_globals_take(int argc, char **argv, struct setup_globals *g,
+		       int *argc_r, const char **error_r);
+
 /* The new options text of a line from its OLD options (OLD_LEN bytes,
    NULL for none): malloc()ed, or NULL with *error_r (valid until the
    next call) when an option is invalid. */

@@ -98,7 +98,7 @@ static void usage(FILE *out, const char *prog)
 "  --disable, --enable  refuse it / allow it again\n"
 "A PASSWORD starting with \"--\" goes after \"--\".\n"
 "\n"
-"Options:\n"
+"Options (before or after the command):\n"
 "  --masters-file FILE  master store (env DMS_MASTERS_FILE; default\n"
 "                       %s)\n"
 "  --users-file FILE    e-mail accounts, a Dovecot passwd-file (env\n"
@@ -412,12 +412,13 @@ int main(int argc, char **argv)
 		.scheme = env_or("DMS_SCHEME", "SHA512-CRYPT"),
 	};
 	const char *slash = strrchr(argv[0], '/');
-	const char *const *m;
+	struct setup_globals globals = { NULL, NULL, NULL };
+	const char *const *m, *error;
 	int c;
 
 	s.prog = slash != NULL ? slash + 1 : argv[0];
-	/* "+": options end at the command, so a password may start with
-	   '-'; options are given before the command */
+	/* "+": getopt stops at the command; the options after it are
+	   taken below, up to "--" (so a password may start with '-') */
 	while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -443,6 +444,20 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	argc -= optind;
+	argv += optind;
+	/* after the command too, as the policy options are */
+	if (setup_globals_take(argc, argv, &globals, &argc, &error) < 0) {
+		error_msg(&s, "%s", error);
+		usage(stderr, s.prog);
+		return EXIT_USAGE;
+	}
+	if (globals.masters_file != NULL)
+		s.masters_path = globals.masters_file;
+	if (globals.users_file != NULL)
+		s.users_path = globals.users_file;
+	if (globals.scheme != NULL)
+		s.scheme = globals.scheme;
 	for (m = dms_password_hash_methods; *m != NULL; m++) {
 		if (strcasecmp(*m, s.scheme) == 0)
 			break;
@@ -452,8 +467,6 @@ int main(int argc, char **argv)
 			  "SHA256-CRYPT, BLF-CRYPT or YESCRYPT)", s.scheme);
 		return EXIT_USAGE;
 	}
-	argc -= optind;
-	argv += optind;
 	if (argc == 0 || strcmp(argv[0], "help") == 0) {
 		if (argc > 1 && strcmp(argv[1], kind_master.group) == 0)
 			kind_usage(stdout, s.prog, &kind_master);

@@ -309,3 +309,33 @@ def test_running_dovecot_sees_cli_changes(make_dovecot):
     assert_auth_failure(d.imap_login(TARGET + "*support", "s-new"))
     # the masters written before by the tests' own helper are still there
     assert d.imap_login(TARGET + "*admin", "top-secret")[0] == "OK"
+
+
+@pytest.mark.parametrize("scheme,prefix", [
+    ("yescrypt", "{CRYPT}$y$"), ("BLF-CRYPT", "{BLF-CRYPT}$2y$"),
+    ("SHA256-CRYPT", "{SHA256-CRYPT}$5$"), ("SHA512-CRYPT", "{SHA512-CRYPT}$6$"),
+])
+def test_global_options_after_the_command(files, scheme, prefix):
+    d, env = files
+    env = dict(env)
+    env.pop("DMS_MASTERS_FILE")
+    env.pop("DMS_USERS_FILE")
+    masters = os.path.join(d, "elsewhere.cf")
+    users = os.path.join(d, "users-elsewhere")
+    rc, _, err = run(env, "dovecot-master", "add", "--scheme", scheme,
+                     "admin", "pw", "--masters-file", masters)
+    assert rc == 0, err
+    assert store_lines(masters)[0].startswith("admin|" + prefix)
+    rc, out, err = run(env, "dovecot-master", "list",
+                       "--masters-file=" + masters)
+    assert (rc, out) == (0, "* admin\n"), err
+    rc, _, err = run(env, "email", "add", "user@example.com", "pw",
+                     "--users-file", users, "--scheme=" + scheme)
+    assert rc == 0, err
+    assert store_lines(users)[0].startswith("user@example.com:" + prefix)
+    # after "--" it is a password, not an option
+    rc, _, err = run(env, "dovecot-master", "update", "admin",
+                     "--masters-file", masters, "--", "--scheme")
+    assert rc == 0, err
+    rc, _, err = run(env, "dovecot-master", "add", "x", "pw", "--scheme")
+    assert rc == 2 and "--scheme needs a value" in err, err

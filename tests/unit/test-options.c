@@ -85,6 +85,34 @@ static char *apply(char **argv, const char *old, const char **error_r)
 	return result;
 }
 
+START_TEST(test_globals_take)
+{
+	char *argv[] = { "add", "--scheme", "yescrypt", "admin",
+		"--masters-file=/m.cf", "pw", "--allow", "x", "--",
+		"--users-file", "/u", NULL };
+	char *bad[] = { "list", "--users-file", NULL };
+	struct setup_globals g = { NULL, NULL, NULL };
+	const char *error;
+	int argc;
+
+	ck_assert_int_eq(setup_globals_take(11, argv, &g, &argc, &error), 0);
+	ck_assert_str_eq(g.scheme, "yescrypt");
+	ck_assert_str_eq(g.masters_file, "/m.cf");
+	/* after "--" it is an argument */
+	ck_assert_ptr_null(g.users_file);
+	ck_assert_int_eq(argc, 8);
+	ck_assert_str_eq(argv[0], "add");
+	ck_assert_str_eq(argv[1], "admin");
+	ck_assert_str_eq(argv[2], "pw");
+	ck_assert_str_eq(argv[3], "--allow");
+	ck_assert_str_eq(argv[5], "--");
+	ck_assert_str_eq(argv[6], "--users-file");
+
+	ck_assert_int_eq(setup_globals_take(2, bad, &g, &argc, &error), -1);
+	ck_assert_str_eq(error, "--users-file needs a value");
+}
+END_TEST
+
 START_TEST(test_options_apply)
 {
 	const char *error;
@@ -146,6 +174,7 @@ Suite *options_suite(void)
 
 	tcase_add_test(tc, test_options_parse);
 	tcase_add_test(tc, test_options_apply);
+	tcase_add_test(tc, test_globals_take);
 	suite_add_tcase(s, tc);
 	return s;
 }
