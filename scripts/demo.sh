@@ -48,9 +48,10 @@ mkdir -p "$work/modules" "$work/etc" "$work/sasl" "$work/run" "$work/state" \
 	"$work/mail/example.com/user/Maildir/cur" \
 	"$work/mail/example.com/user/Maildir/tmp"
 chmod 755 "$work"
-cp -a /usr/lib/dovecot/modules/auth/. "$work/modules/"
-cp "$stage/usr/lib/dovecot/modules/auth/auth_master_dms.so" "$work/modules/"
-mount --bind "$work/modules" /usr/lib/dovecot/modules/auth
+cp -a /usr/lib/dovecot/modules/. "$work/modules/"
+cp "$stage/usr/lib/dovecot/modules/auth/auth_master_dms.so" "$work/modules/auth/"
+cp "$stage/usr/lib/dovecot/modules/lib30_dms_read_only_plugin.so" "$work/modules/"
+mount --bind "$work/modules" /usr/lib/dovecot/modules
 mount --bind "$work/etc" /etc/dovecot
 mount --bind "$work/sasl" /run/saslauthd 2>/dev/null || {
 	mkdir -p /run/saslauthd && mount --bind "$work/sasl" /run/saslauthd; }

@@ -38,6 +38,11 @@ static void dms_master_set_read_only(struct auth_request *request)
 	/* SETMETADATA is not under ACL rights for server metadata */
 	auth_request_set_userdb_field(request, "imap_metadata", "no");
 	auth_request_set_userdb_field(request, "dms_read_only", "yes");
+	/* appended to the session's mail_plugins, whatever a protocol { }
+	   block left in it: the ACL plugin enforces, dms_read_only refuses
+	   the rest and fails closed when ACLs would not hold */
+	auth_request_set_userdb_field(request, "mail_plugins+",
+				      " acl dms_read_only");
 }
 
 static enum userdb_result
