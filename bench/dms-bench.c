@@ -370,9 +370,10 @@ static int cmd_policy(int argc, char **argv)
 		free(dms_audit_json(&r));
 	t_json = now() - t0;
 	char *json = dms_audit_json(&r);
+	struct dms_path_trust trust = { geteuid(), getegid() };
 	t0 = now();
 	for (unsigned int i = 0; i < n; i++) {
-		if (dms_audit_append(path, json, &error) < 0)
+		if (dms_audit_append(path, &trust, json, &error) < 0)
 			return 1;
 	}
 	t_append = now() - t0;

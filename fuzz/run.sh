@@ -10,7 +10,8 @@ secs=${1:-10}
 out=$(mktemp -d /tmp/dms-fuzz.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$top/src"
-libsrc="$top/src/dms-login.c $top/src/dms-store.c $top/src/dms-password.c $top/src/dms-args.c $top/src/dms-pattern.c $top/src/dms-policy.c $top/src/dms-audit.c $top/src/setup-names.c"
+# libdms: every src/dms-*.c (as Makefile.am's src_libdms_la_SOURCES)
+libsrc="$(echo "$top"/src/dms-*.c) $top/src/setup-names.c"
 status=0
 for t in login store args names policy; do
 	clang $cflags -o "$out/fuzz-$t" "$top/fuzz/fuzz-$t.c" $libsrc -lcrypt

@@ -6,7 +6,8 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
 libcrypt-dev check sasl2-bin
-python3 python3-pytest iproute2 util-linux procps curl clang valgrind"
+python3 python3-pytest iproute2 util-linux procps curl clang valgrind
+slapd ldap-utils dovecot-ldap"
 
 missing=""
 for p in $PACKAGES; do

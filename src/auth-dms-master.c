@@ -10,6 +10,10 @@
 #include "module-dir.h"
 #include "auth.h"
 
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "auth-dms-master.h"
 
 extern struct passdb_module_interface passdb_dms_master;
@@ -54,6 +58,32 @@ struct dms_master_passdb_module *dms_master_passdb_find(const char *path)
 	return NULL;
 }
 
+void dms_master_trust(struct dms_path_trust *trust_r)
+{
+	const char *socket_path;
+	struct passwd *pw;
+	struct stat st;
+
+	trust_r->uid = geteuid();
+	trust_r->gid = getegid();
+	if (trust_r->uid != 0)
+		return;
+	/* root's auth-workers (blocking=yes) share the files with the auth
+	   process, whose user (default_internal_user) owns the auth-worker
+	   socket it connects to */
+	socket_path = t_strconcat(global_auth_settings->base_dir,
+				  "/auth-worker", NULL);
+	if (stat(socket_path, &st) < 0 || st.st_uid == 0) {
+		e_debug(auth_event, "passdb dms_master: %s: no auth user "
+			"found; only root may own the store's path",
+			socket_path);
+		return;
+	}
+	pw = getpwuid(st.st_uid);
+	trust_r->uid = st.st_uid;
+	trust_r->gid = pw != NULL ? pw->pw_gid : 0;
+}
+
 static void dms_master_store_warning(void *context, unsigned int line,
 				     const char *message)
 {
@@ -82,6 +112,9 @@ int dms_master_store_refresh(struct dms_master_passdb_module *module,
 		return -1;
 	}
 	if (ret > 0) {
+		/* timed now, not at the first unknown name: that would
+		   make it the slow one */
+		(void)dms_store_dummy_hash(module->store);
 		e_info(event, "passdb dms_master: Loaded %zu master users "
 		       "from %s%s", dms_store_count(module->store),
 		       module->path, module->store_failed ?
@@ -110,7 +143,8 @@ int dms_master_audit(struct dms_master_passdb_module *module,
 	if (module->audit_file != NULL) {
 		json = dms_audit_json(record);
 		if (json == NULL ||
-		    dms_audit_append(module->audit_file, json, &error) < 0) {
+		    dms_audit_append(module->audit_file, &module->trust, json,
+				     &error) < 0) {
 			e_error(authdb_event(request), "dms_master: audit_file: "
 				"%s: master logins fail until it can be written",
 				json == NULL ? "Out of memory" : error);

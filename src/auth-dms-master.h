@@ -23,6 +23,8 @@ struct dms_master_passdb_module {
 	const char *audit_file;
 	/* services of masters without dms_services= */
 	struct dms_policy_list default_services;
+	/* who besides root may own the store and the audit file */
+	struct dms_path_trust trust;
 	enum dms_scheme scheme;
 	char separator;
 	/* username_format is plain %u: no expansion needed */
@@ -49,6 +51,10 @@ struct dms_master_passdb_module {
 void dms_master_passdb_register(struct dms_master_passdb_module *module);
 void dms_master_passdb_unregister(struct dms_master_passdb_module *module);
 struct dms_master_passdb_module *dms_master_passdb_find(const char *path);
+
+/* The user and group besides root that may own and write the store, the
+   audit file and the directories above them: the auth process's. */
+void dms_master_trust(struct dms_path_trust *trust_r);
 
 int dms_master_store_refresh(struct dms_master_passdb_module *module,
 			     struct event *event);

@@ -2,9 +2,11 @@
 
 #include "dms-audit.h"
 #include "dms-policy.h"
+#include "dms-path.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,19 +266,53 @@ static int audit_open(const char *path)
 	return fd;
 }
 
-int dms_audit_append(const char *path, const char *line,
-		     const char **error_r)
+int dms_audit_append(const char *path, const struct dms_path_trust *trust,
+		     const char *line, const char **error_r)
 {
-	static char error_buf[1024];
+	static char error_buf[PATH_MAX + 256];
+	char resolved[PATH_MAX], why[PATH_MAX + 128];
 	size_t len = strlen(line);
+	struct stat st;
+	const char *untrusted;
 	ssize_t ret;
 	int fd;
 
-	fd = audit_open(path);
+	/* never through a symlink, as O_NOFOLLOW below; and whoever can
+	   swap a directory on the way could send the records (written by
+	   root's auth-workers too) anywhere */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(error_buf, sizeof(error_buf), "untrusted path: %s %s",
+			 path, "is a symbolic link");
+		*error_r = error_buf;
+		return -1;
+	}
+	if (dms_path_check(path, trust, true, resolved, sizeof(resolved),
+			   why, sizeof(why)) < 0) {
+		snprintf(error_buf, sizeof(error_buf), "%s", why);
+		*error_r = error_buf;
+		return -1;
+	}
+	fd = audit_open(resolved);
 	if (fd < 0) {
 		snprintf(error_buf, sizeof(error_buf), "open(%s) failed: %s",
-			 path, strerror(errno));
+			 resolved, strerror(errno));
 		*error_r = error_buf;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(error_buf, sizeof(error_buf), "fstat(%s) failed: %s",
+			 resolved, strerror(errno));
+		*error_r = error_buf;
+		(void)close(fd);
+		return -1;
+	}
+	untrusted = !S_ISREG(st.st_mode) ? "is not a regular file" :
+		dms_path_stat_untrusted(&st, trust);
+	if (untrusted != NULL) {
+		snprintf(error_buf, sizeof(error_buf), "untrusted path: %s %s",
+			 resolved, untrusted);
+		*error_r = error_buf;
+		(void)close(fd);
 		return -1;
 	}
 	/* one write(): O_APPEND places it at the end as a whole */

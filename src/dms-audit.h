@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "dms-path.h"
 
 /* The audit record of one master login attempt, as one line of
    KEY=VALUE pairs for Dovecot's log and as one JSON object for the
@@ -50,10 +51,12 @@ char *dms_audit_text(const struct dms_audit_record *record);
    malloc()ed, NULL when out of memory. */
 char *dms_audit_json(const struct dms_audit_record *record);
 
-/* Append LINE with one write() to PATH (created 0640, never through a
-   symlink), so that lines from several auth processes do not mix.
+/* Append LINE with one write() to PATH (created 0660 with its
+   directory's group, never through a symlink), so that lines from several
+   auth processes do not mix. PATH must be trusted (dms-path.h).
    Returns 0, or -1 with *error_r (valid until the next call). */
-int dms_audit_append(const char *path, const char *line,
+int dms_audit_append(const char *path, const struct dms_path_trust *trust,
+		     const char *line,
 		     const char **error_r);
 
 #endif

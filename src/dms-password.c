@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct dms_scheme_def {
 	enum dms_scheme scheme;
@@ -201,6 +202,59 @@ void dms_password_verify_dummy(const char *plain, enum dms_scheme scheme)
 		snprintf(dummy, CRYPT_OUTPUT_SIZE, "%s", out);
 		dms_wipe(&crypt_area, sizeof(crypt_area));
 	}
+	(void)crypt_compare(plain, dummy, &error);
+}
+
+size_t dms_password_cost_prefix_len(const char *hash)
+{
+	const char *p;
+	size_t len = strlen(hash);
+
+	if (hash[0] != '$')
+		/* DES, fixed cost; BSDi "_CCCC": the rounds in 4 chars */
+		return hash[0] == '_' && len >= 5 ? 5 : 0;
+	if (strncmp(hash, "$2", 2) == 0) {
+		/* bcrypt: "$2y$NN$" then salt and hash without a '$' */
+		return len >= 7 ? 7 : len;
+	}
+	if (strncmp(hash, "$7$", 3) == 0) {
+		/* scrypt: N, r and p in the 11 chars after "$7$" */
+		return len >= 14 ? 14 : len;
+	}
+	/* the rest is "$id[$params]$salt$hash": drop salt and hash */
+	p = hash + len;
+	for (unsigned int fields = 0; p > hash; p--) {
+		if (p[-1] == '$' && ++fields == 2)
+			return (size_t)(p - hash);
+	}
+	return len;
+}
+
+int dms_password_dummy_from(const char *hash, char *dummy, size_t dummy_size,
+			    unsigned long long *cost_nsec_r)
+{
+	struct timespec start, end;
+	const char *out;
+	int ret = 0;
+
+	memset(&crypt_area, 0, sizeof(crypt_area));
+	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+	out = crypt_rn("dms-dummy", hash, &crypt_area, sizeof(crypt_area));
+	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
+	if (out == NULL || out[0] == '*' ||
+	    (size_t)snprintf(dummy, dummy_size, "%s", out) >= dummy_size)
+		ret = -1;
+	dms_wipe(&crypt_area, sizeof(crypt_area));
+	*cost_nsec_r = (unsigned long long)(end.tv_sec - start.tv_sec) *
+		1000000000ULL + (unsigned long long)end.tv_nsec -
+		(unsigned long long)start.tv_nsec;
+	return ret;
+}
+
+void dms_password_verify_dummy_hash(const char *plain, const char *dummy)
+{
+	const char *error;
+
 	(void)crypt_compare(plain, dummy, &error);
 }
 

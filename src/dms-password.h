@@ -42,6 +42,22 @@ int dms_password_verify(const char *plain, const char *stored,
    Used for unknown names so that they cost what a wrong password costs. */
 void dms_password_verify_dummy(const char *plain, enum dms_scheme scheme);
 
+/* Length of the prefix of a crypt(3) HASH (without "{SCHEME}") that names
+   its algorithm and cost: "$6$", "$6$rounds=N$", "$2y$12$", "$y$j9T$".
+   Hashes with equal prefixes cost the same to verify. */
+size_t dms_password_cost_prefix_len(const char *hash);
+
+/* Verify a throw-away password against HASH's algorithm, cost and salt:
+   writes the result, a hash of the same cost, to DUMMY (DUMMY_SIZE bytes;
+   CRYPT_OUTPUT_SIZE is enough) and the thread CPU time it took to
+   *cost_nsec_r. Returns 0, or -1 when libxcrypt rejects HASH. */
+int dms_password_dummy_from(const char *hash, char *dummy, size_t dummy_size,
+			    unsigned long long *cost_nsec_r);
+
+/* Spend the time a verification against DUMMY (from
+   dms_password_dummy_from()) costs, and fail. */
+void dms_password_verify_dummy_hash(const char *plain, const char *dummy);
+
 /* Hash PLAIN with a fresh salt from libxcrypt's crypt_gensalt_rn() into
    OUT as "{SCHEME}HASH". METHOD is a scheme name, or "YESCRYPT" (written
    as {CRYPT}$y$...). Returns 0, or -1 with *error_r. */

@@ -2,9 +2,11 @@
    file changes. */
 
 #include "dms-store.h"
+#include "dms-path.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One parsed version of the file. Names and passwords point into buf,
@@ -25,14 +28,18 @@ struct dms_store_data {
 	uint32_t *slots;
 	size_t slot_mask;
 	unsigned int skipped;
+	/* what an unknown name is verified against: made on first use */
+	bool dummy_done;
+	char dummy[DMS_PASSWORD_HASH_MAX];
 };
 
 struct dms_store {
 	char *path;
 	enum dms_scheme default_scheme;
+	struct dms_path_trust trust;
 	struct stat st;
 	struct dms_store_data *data;
-	char error[512];
+	char error[PATH_MAX + 256];
 };
 
 struct parse_ctx {
@@ -410,7 +417,15 @@ struct dms_store *dms_store_new(const char *path,
 		return NULL;
 	}
 	store->default_scheme = default_scheme;
+	store->trust.uid = geteuid();
+	store->trust.gid = getegid();
 	return store;
+}
+
+void dms_store_set_trust(struct dms_store *store,
+			 const struct dms_path_trust *trust)
+{
+	store->trust = *trust;
 }
 
 struct dms_store *dms_store_new_from_buffer(const char *text, size_t len,
@@ -481,18 +496,18 @@ static int check_permissions(struct dms_store *store, const struct stat *st,
 {
 	mode_t mode = st->st_mode & 07777;
 
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+	if (st->st_uid != 0 && st->st_uid != store->trust.uid) {
 		snprintf(store->error, sizeof(store->error),
 			 "%s is owned by uid %u, not by root or the auth "
 			 "process (uid %u): refusing to use it",
 			 store->path, (unsigned int)st->st_uid,
-			 (unsigned int)geteuid());
+			 (unsigned int)store->trust.uid);
 		*error_r = store->error;
 		return -1;
 	}
 	if ((mode & S_IWOTH) != 0 ||
 	    ((mode & S_IWGRP) != 0 && st->st_gid != 0 &&
-	     st->st_gid != getegid())) {
+	     st->st_gid != store->trust.gid)) {
 		snprintf(store->error, sizeof(store->error),
 			 "%s is writable by others (mode %04o, gid %u): "
 			 "refusing to use it; chmod 0640 it",
@@ -581,15 +596,88 @@ static int read_file(struct dms_store *store, int fd, struct stat *st,
 	return 0;
 }
 
+/* A file written in place may be read half-way: the last line is then
+   cut, and "dms_allow=*@example.com" can read as "dms_allow=*". A last
+   line without a newline is taken as complete only once the file has been
+   left alone for this long. */
+#define DMS_STORE_SETTLE_SECS 2
+/* Reads of a file that changes while it is read */
+#define DMS_STORE_READ_TRIES 3
+
+static bool recently_changed(const struct stat *st)
+{
+	struct timespec now;
+	long long age;
+
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return true;
+	age = (long long)now.tv_sec - (long long)st->st_mtim.tv_sec;
+	return age < DMS_STORE_SETTLE_SECS && age > -DMS_STORE_SETTLE_SECS;
+}
+
+static void buf_free(char *buf, size_t len)
+{
+	/* the buffer holds password hashes */
+	dms_wipe(buf, len);
+	free(buf);
+}
+
+/* Read the file at the (resolved) PATH as one consistent version: stat()
+   before and after the read must agree, else read again. */
+static int read_stable(struct dms_store *store, const char *path,
+		       struct parse_ctx *ctx, struct stat *st_r,
+		       char **buf_r, size_t *len_r, const char **error_r)
+{
+	struct stat after;
+	int fd, ret;
+
+	for (unsigned int try = 1;; try++) {
+		fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return store_fail(store, error_r, "open");
+		ret = read_file(store, fd, st_r, ctx, buf_r, len_r, error_r);
+		if (ret == 0 && fstat(fd, &after) < 0) {
+			buf_free(*buf_r, *len_r);
+			ret = store_fail(store, error_r, "fstat");
+		}
+		(void)close(fd);
+		if (ret < 0)
+			return -1;
+		if (stat_equal(st_r, &after))
+			break;
+		buf_free(*buf_r, *len_r);
+		if (try == DMS_STORE_READ_TRIES) {
+			snprintf(store->error, sizeof(store->error),
+				 "%s changed while it was read, %u times: "
+				 "it is being written in place (write a new "
+				 "file and rename it instead)", store->path,
+				 try);
+			*error_r = store->error;
+			return -1;
+		}
+	}
+	if (*len_r > 0 && (*buf_r)[*len_r - 1] != '\n' &&
+	    recently_changed(st_r)) {
+		buf_free(*buf_r, *len_r);
+		snprintf(store->error, sizeof(store->error),
+			 "%s ends in a line without a newline and changed "
+			 "less than %d seconds ago: it may be half written",
+			 store->path, DMS_STORE_SETTLE_SECS);
+		*error_r = store->error;
+		return -1;
+	}
+	return 0;
+}
+
 int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 		      void *context, const char **error_r)
 {
 	struct parse_ctx ctx = { warning, context, 0 };
 	struct dms_store_data *data;
+	char resolved[PATH_MAX], why[PATH_MAX + 128];
 	struct stat st;
 	size_t len = 0;
 	char *buf = NULL;
-	int fd, ret;
 
 	if (store->path == NULL)
 		return 0;
@@ -602,16 +690,20 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 
 	/* whatever happens next, the old contents are not used again */
 	data_free(&store->data);
-	fd = open(store->path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return store_fail(store, error_r, "open");
-	ret = read_file(store, fd, &st, &ctx, &buf, &len, error_r);
-	(void)close(fd);
-	if (ret < 0)
+	/* checked at every load: any change of the file, a link swapped in
+	   included, changes what stat() sees */
+	if (dms_path_check(store->path, &store->trust, false, resolved,
+			   sizeof(resolved), why, sizeof(why)) < 0) {
+		snprintf(store->error, sizeof(store->error),
+			 "%s: refusing to use %s", why, store->path);
+		*error_r = store->error;
+		return -1;
+	}
+	if (read_stable(store, resolved, &ctx, &st, &buf, &len, error_r) < 0)
 		return -1;
 	data = data_parse(buf, len, store->default_scheme, &ctx);
 	if (data == NULL) {
-		free(buf);
+		buf_free(buf, len);
 		errno = ENOMEM;
 		return store_fail(store, error_r, "parse");
 	}
@@ -620,6 +712,55 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 	   changed by the next refresh */
 	store->st = st;
 	return 1;
+}
+
+/* Verifications of distinct costs measured at most; masters are few, and
+   most share one scheme and cost */
+#define DMS_STORE_DUMMY_COSTS_MAX 16
+
+const char *dms_store_dummy_hash(struct dms_store *store)
+{
+	struct dms_store_data *data = store->data;
+	const char *seen[DMS_STORE_DUMMY_COSTS_MAX];
+	size_t seen_len[DMS_STORE_DUMMY_COSTS_MAX];
+	unsigned int n_seen = 0;
+	unsigned long long cost, max_cost = 0;
+	char dummy[DMS_PASSWORD_HASH_MAX];
+
+	if (data == NULL)
+		return NULL;
+	if (data->dummy_done)
+		return data->dummy[0] == '\0' ? NULL : data->dummy;
+	data->dummy_done = true;
+	for (size_t i = 0; i < data->count; i++) {
+		enum dms_scheme scheme;
+		const char *hash, *error;
+		size_t prefix_len;
+		unsigned int j;
+
+		if (dms_password_parse(data->entries[i].password,
+				       store->default_scheme, &scheme, &hash,
+				       &error) < 0)
+			continue;
+		prefix_len = dms_password_cost_prefix_len(hash);
+		for (j = 0; j < n_seen; j++) {
+			if (seen_len[j] == prefix_len &&
+			    memcmp(seen[j], hash, prefix_len) == 0)
+				break;
+		}
+		if (j < n_seen)
+			continue;
+		if (n_seen == DMS_STORE_DUMMY_COSTS_MAX)
+			break;
+		seen[n_seen] = hash;
+		seen_len[n_seen++] = prefix_len;
+		if (dms_password_dummy_from(hash, dummy, sizeof(dummy),
+					    &cost) == 0 && cost >= max_cost) {
+			max_cost = cost;
+			memcpy(data->dummy, dummy, sizeof(dummy));
+		}
+	}
+	return data->dummy[0] == '\0' ? NULL : data->dummy;
 }
 
 int dms_store_lookup(const struct dms_store *store, const char *name,

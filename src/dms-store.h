@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include "dms-password.h"
 #include "dms-policy.h"
+#include "dms-path.h"
 
 /* The master store: docker-mailserver's dovecot-masters.cf
    ("NAME|{SCHEME}HASH") and Dovecot passwd-file lines
@@ -41,6 +42,11 @@ struct dms_store *dms_store_new(const char *path,
 				enum dms_scheme default_scheme);
 void dms_store_free(struct dms_store **store);
 
+/* Who besides root may own and write the file and the directories above
+   it (dms-path.h); by default this process's effective user and group. */
+void dms_store_set_trust(struct dms_store *store,
+			 const struct dms_path_trust *trust);
+
 /* Parse TEXT (LEN bytes, NULs allowed) into a store that has no file
    behind it. Used by the unit tests and the fuzzer. */
 struct dms_store *dms_store_new_from_buffer(const char *text, size_t len,
@@ -51,12 +57,23 @@ struct dms_store *dms_store_new_from_buffer(const char *text, size_t len,
 /* Bring the store in line with its file: stat() it and re-read it when
    its inode, size, mtime or ctime changed. Returns 1 when (re)loaded, 0
    when unchanged, -1 with *error_r (valid until the next call) when the
-   file cannot be read or may not be trusted (owned by another user than
-   root or this process's, or writable by others): the store is then
-   empty, so no stale credentials are ever used, until a later refresh
-   succeeds. A file readable by everyone loads with a warning. */
+   file cannot be read or may not be trusted: the store is then empty, so
+   no stale credentials are ever used, until a later refresh succeeds.
+   Untrusted: the file or a directory on its path (links followed) owned
+   by another user than root or the trusted one, or writable by others
+   (dms-path.h). A file that changes while it is read is read again, and
+   refused after DMS_STORE_READ_TRIES reads; one whose last line has no
+   newline is refused while it may still be being written (changed in the
+   last 2 s). A file readable by everyone loads with a warning. */
 int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 		      void *context, const char **error_r);
+
+/* A hash of the costliest scheme and cost among the masters' hashes, to
+   verify unknown names against, so that a name's existence does not show
+   in the time a wrong password takes. Made (by timing one verification
+   per distinct scheme and cost) on the first call after a load; NULL
+   when no master has a hash libxcrypt verifies. */
+const char *dms_store_dummy_hash(struct dms_store *store);
 
 /* Returns 1 and *entry_r (valid until the next refresh), or 0. */
 int dms_store_lookup(const struct dms_store *store, const char *name,

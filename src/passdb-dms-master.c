@@ -316,7 +316,7 @@ dms_master_verify(struct auth_request *request, const char *password,
 		(struct dms_master_passdb_module *)request->passdb->passdb;
 	const struct dms_store_entry *entry;
 	struct dms_master_login login;
-	const char *error;
+	const char *error, *dummy;
 	int ret;
 
 	ret = dms_master_lookup(request, &login, &entry);
@@ -330,8 +330,13 @@ dms_master_verify(struct auth_request *request, const char *password,
 	if (ret == 0) {
 		if (login.master == NULL)
 			return PASSDB_RESULT_USER_UNKNOWN;
-		/* cost what a wrong password costs */
-		dms_password_verify_dummy(password, module->scheme);
+		/* cost what a wrong password of the costliest master
+		   costs */
+		dummy = dms_store_dummy_hash(module->store);
+		if (dummy != NULL)
+			dms_password_verify_dummy_hash(password, dummy);
+		else
+			dms_password_verify_dummy(password, module->scheme);
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
 		dms_master_audit_failure(request, &login, "unknown_master",
 					 "unknown_master");
@@ -509,6 +514,9 @@ static void dms_master_init(struct passdb_module *_module)
 	}
 	dms_master_check_userdbs(_module);
 	dms_master_passdb_register(module);
+	/* after preinit: the auth process no longer runs as root here */
+	dms_master_trust(&module->trust);
+	dms_store_set_trust(module->store, &module->trust);
 	/* a missing store is not fatal: master logins fail as temporary
 	   failures until it is there, everything else works */
 	(void)dms_master_store_refresh(module, auth_event);

@@ -10,7 +10,8 @@ out=$(mktemp -d /tmp/dms-san.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 cc=${CC:-clang}
 cflags="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$top/src -I$top"
-lib="$top/src/dms-login.c $top/src/dms-store.c $top/src/dms-store-write.c $top/src/dms-password.c $top/src/dms-args.c $top/src/dms-pattern.c $top/src/dms-policy.c $top/src/dms-audit.c"
+# libdms: every src/dms-*.c (as Makefile.am's src_libdms_la_SOURCES)
+lib=$(echo "$top"/src/dms-*.c)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

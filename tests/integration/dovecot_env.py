@@ -158,11 +158,16 @@ AUTH = {"master": AUTH_MASTER, "selfsplit": AUTH_SELFSPLIT}
 
 class Dovecot:
     def __init__(self, mode, args="", auth=None, extra="",
-                 imap_port=143, pop3_port=110, userdb_tail=USERDB_TAIL):
+                 imap_port=143, pop3_port=110, userdb_tail=USERDB_TAIL,
+                 store_dir=None):
         self.mode = mode
         self.tmp = tempfile.mkdtemp(prefix="dms-it-")
         os.chmod(self.tmp, 0o755)  # the mail uid walks into it
-        self.store = os.path.join(self.tmp, "dovecot-masters.cf")
+        # store_dir: a directory of the store's own (root's, 0755)
+        if store_dir is not None:
+            os.mkdir(os.path.join(self.tmp, store_dir), 0o755)
+        self.store = os.path.join(self.tmp, store_dir or "",
+                                  "dovecot-masters.cf")
         self.conf = os.path.join(self.tmp, "dovecot.conf")
         self.logfile = os.path.join(self.tmp, "dovecot.log")
         self.imap_port = imap_port
@@ -303,6 +308,23 @@ class Dovecot:
                 return True
             time.sleep(0.05)
         return False
+
+    def auth_cpu_ns(self):
+        """CPU time the auth process (where the passdb verifies) has used:
+        the wall clock of a shared machine is too noisy to compare."""
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    comm, rest = f.read().rsplit(")", 1)
+                if (comm.endswith("(auth") and
+                        int(rest.split()[1]) == self.proc.pid):
+                    with open("/proc/%s/schedstat" % entry) as f:
+                        return int(f.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+        raise RuntimeError("no auth process")
 
     # -- clients ----------------------------------------------------------
     def imap_login(self, user, password):

@@ -107,12 +107,15 @@ def test_store_owned_by_another_user(server):
     server.write_masters(MASTERS)
     os.chown(server.store, 65534, DOVECOT_GID)  # readable, not trusted
     assert_tempfail(server)
-    assert server.wait_log(mark, "is owned by uid 65534")
+    assert server.wait_log(mark, "untrusted path: %s is not owned by root "
+                           "or the trusted user (uid 65534" % server.store)
     os.chown(server.store, 0, DOVECOT_GID)
     os.chmod(server.store, 0o646)
     mark = server.log_mark()
     assert_tempfail(server)
-    assert server.wait_log(mark, "is writable by others (mode 0646")
+    assert server.wait_log(mark, "untrusted path: %s is writable by others "
+                           "(uid 0, gid %d, mode 0646)"
+                           % (server.store, DOVECOT_GID))
     assert_healthy(server)
 
 

@@ -1,12 +1,18 @@
 """The security review's findings (issue 11), each reproduced as the attack
 against a real Dovecot, in both ways of use where both apply."""
 
+import concurrent.futures
 import os
+import poplib
+import shutil
+import subprocess
+import threading
 import time
 
 import pytest
 
-from dovecot_env import AUTH_PASSWD_FILE, Dovecot, doveadm_pw
+from dovecot_env import (AUTH_PASSWD_FILE, DOVECOT_GID, TIMEOUT, TOP, Dovecot,
+                         doveadm_pw)
 from test_logins import TARGET, assert_auth_failure
 
 PW = "top-secret"
@@ -54,6 +60,77 @@ def test_failed_master_login_stays_with_dms_master(fallthrough, master,
     rc, out = fallthrough.doveadm_auth_test(TARGET + "*" + master, password)
     assert rc != 0, out
     assert not n_passdb_asked(fallthrough, mark), fallthrough.log_since(mark)
+
+
+# The same with the passdb docker-mailserver's LDAP mode puts after the
+# master passdb: ldap, filtered by %n, with and without auth binds. A
+# failed master login must never reach slapd as a search or a bind for the
+# target ("user"): a bind with a wrong password could lock the account.
+LDAP_PASSDB = """
+passdb {{
+  driver = ldap
+  args = {tmp}/dovecot-ldap.conf.ext
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def slapd():
+    from ldap_env import Slapd
+    s = Slapd()
+    try:
+        s.add_user("user", TARGET, "secret")
+        s.add_user("ldaponly", "ldaponly@example.com", "ldap-secret")
+        yield s
+    finally:
+        s.cleanup()
+
+
+@pytest.fixture(params=[("master", "no"), ("master", "yes"),
+                        ("selfsplit", "no"), ("selfsplit", "yes")],
+                ids=lambda p: "%s-auth_bind=%s" % p)
+def ldap_fallthrough(request, make_dovecot, slapd):
+    mode, auth_bind = request.param
+    server = make_dovecot(mode)
+    slapd.dovecot_conf(os.path.join(server.tmp, "dovecot-ldap.conf.ext"),
+                       auth_bind)
+    with open(server.conf, "a") as f:
+        f.write(LDAP_PASSDB.format(tmp=server.tmp))
+    server.start()
+    return server
+
+
+def ldap_asked_for(slapd, mark, uid):
+    log = slapd.log_since(mark)
+    return "(uid=%s)" % uid in log or 'dn="uid=%s,' % uid in log
+
+
+@pytest.mark.parametrize("master,password", [
+    ("admin", "secret"),        # the target's own password
+    ("admin", "wrong"),         # a mistyped master password
+    ("nobody", PW),             # an unknown master
+    ("", "secret"),             # an empty master
+])
+def test_failed_master_login_never_reaches_ldap(ldap_fallthrough, slapd,
+                                                master, password):
+    mark = slapd.log_mark()
+    assert_auth_failure(ldap_fallthrough.imap_login(TARGET + "*" + master,
+                                                    password))
+    rc, out = ldap_fallthrough.doveadm_auth_test(TARGET + "*" + master,
+                                                 password)
+    assert rc != 0, out
+    assert not ldap_asked_for(slapd, mark, "user"), slapd.log_since(mark)
+
+
+def test_ldap_passdb_control(ldap_fallthrough, slapd):
+    """The control: the LDAP passdb answers names without the separator
+    (searched, and bound as with auth_bind = yes), so the test above can
+    fail."""
+    mark = slapd.log_mark()
+    rc, out = ldap_fallthrough.doveadm_auth_test("ldaponly@example.com",
+                                                 "ldap-secret")
+    assert rc == 0, out
+    assert ldap_asked_for(slapd, mark, "ldaponly"), slapd.log_since(mark)
 
 
 def test_failed_master_cram_md5_stays_with_dms_master(fallthrough):
@@ -148,6 +225,9 @@ def acl_server(request):
                     "userdb_acl_user=writer@example.com\n"
                     % doveadm_pw("writer-secret"))
         server.deliver("writer@example.com", "Writer's INBOX")
+        # a folder of the target's that it has not subscribed to
+        maildir_message(os.path.join(server.tmp, "mail", "example.com",
+                                     "user", ".Archive"), "Archive")
         # other@example.org's folder Private: no ACL grants it to anyone
         maildir_message(os.path.join(server.tmp, "mail", "example.org",
                                      "other", ".Private"), "Private")
@@ -448,3 +528,301 @@ def test_read_only_setmetadata_refused(acl_server, box):
     # the control: the owner may (so the test can fail)
     assert setmetadata_ok(acl_server, TARGET, "secret", box)
     assert not setmetadata_ok(acl_server, TARGET + "*ro", PW, box)
+
+
+# -- 7: an unknown master costs what the costliest master's wrong password
+# costs --------------------------------------------------------------------
+
+SETUP = os.environ.get("DMS_SETUP") or os.path.join(TOP, "src/setup")
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+@pytest.mark.parametrize("scheme", ["SHA512-CRYPT", "SHA256-CRYPT",
+                                    "BLF-CRYPT", "YESCRYPT"])
+def test_unknown_master_costs_a_wrong_password(make_dovecot, mode, scheme):
+    server = make_dovecot(mode)
+    # admin and backup are SHA512-CRYPT; the costly master is added by
+    # the CLI with the scheme under test
+    subprocess.run([SETUP, "dovecot-master", "add", "--scheme", scheme,
+                    "costly", "costly-pw", "--masters-file", server.store],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    server.start()
+    # the auth process starts, and times the store's costs, at the first
+    # client
+    assert_auth_failure(server.imap_login(TARGET + "*costly", "wrong"))
+
+    # Dovecot answers failures at its next 500 ms tick, so the logins go
+    # in concurrent batches; CPU time is counted batch by batch
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=64)
+
+    def batch(users):
+        before = server.auth_cpu_ns()
+        for result in pool.map(lambda u: server.imap_login(u, "wrong"),
+                                users):
+            assert_auth_failure(result)
+        return server.auth_cpu_ns() - before
+
+    # side by side, alternating, until the wrong passwords took 0.4 s of
+    # CPU: enough to drown the requests' own cost for every scheme
+    wrong = unknown = n = 0
+    size = 4
+    try:
+        for i in range(40):
+            w = batch([TARGET + "*costly"] * size)
+            unknown += batch([TARGET + "*nobody%d" % j for j in range(size)])
+            wrong += w
+            n += size
+            if wrong > 400_000_000:
+                break
+            # batches of about 100 ms of CPU
+            size = max(1, min(64, int(100_000_000 * size / max(w, 1))))
+    finally:
+        pool.shutdown()
+    ratio = unknown / wrong
+    assert 0.6 <= ratio <= 1.6, (
+        "%s: unknown %.2f ms, wrong password %.2f ms (%d each)" % (
+            scheme, unknown / 1e6 / n, wrong / 1e6 / n, n))
+
+
+# -- 8: the store's and the audit file's paths must be trusted, like sshd's
+# StrictModes ----------------------------------------------------------------
+
+def as_nobody(*argv):
+    subprocess.run(argv, check=True, user=65534, group=65534, extra_groups=[],
+                   capture_output=True, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_store_directory_writable_by_others_refused(make_dovecot, mode):
+    server = make_dovecot(mode, store_dir="etc")
+    etc = os.path.dirname(server.store)
+    server.start()
+    # the control: with the directory root's 0755, the master logs in
+    assert server.imap_login(TARGET + "*admin", PW)[0] == "OK"
+
+    # the operator's mistake: nobody may write the store's directory
+    os.chmod(etc, 0o777)
+    mark = server.log_mark()
+    server.write_masters({"admin": PW})       # any change reloads
+    status, text = server.imap_login(TARGET + "*admin", PW)
+    assert status == "NO", text
+    assert server.wait_log(mark, "untrusted path: %s is writable by "
+                           "others" % etc), server.log_since(mark)
+
+    # the attack: nobody swaps in a link to the users' passwd-file, so
+    # that every mail user would be a master for every mailbox with their
+    # own password
+    as_nobody("mv", server.store, server.store + ".old")
+    as_nobody("ln", "-s", os.path.join(server.tmp, "users"), server.store)
+    mark = server.log_mark()
+    status, text = server.imap_login("other@example.org*user@example.com",
+                                     "secret")
+    assert status == "NO", text
+    assert server.wait_log(mark, "untrusted path: %s is writable by "
+                           "others" % etc), server.log_since(mark)
+
+    # the link alone, from a trusted directory, to a file in one nobody
+    # may write, is refused by what it leads to
+    os.chmod(etc, 0o755)
+    os.unlink(server.store)
+    os.rename(server.store + ".old", server.store)
+    assert server.imap_login(TARGET + "*admin", PW)[0] == "OK"
+    open_dir = os.path.join(server.tmp, "open")
+    os.mkdir(open_dir)
+    os.chmod(open_dir, 0o777)
+    shutil.copy2(server.store, open_dir)
+    os.chown(os.path.join(open_dir, "dovecot-masters.cf"), 0, DOVECOT_GID)
+    os.unlink(server.store)
+    os.symlink(os.path.join(open_dir, "dovecot-masters.cf"), server.store)
+    mark = server.log_mark()
+    assert server.imap_login(TARGET + "*admin", PW)[0] == "NO"
+    assert server.wait_log(mark, "untrusted path: %s is writable by "
+                           "others" % open_dir), server.log_since(mark)
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_audit_directory_writable_by_others_refused(make_dovecot, mode):
+    server = make_dovecot(mode, args="audit_file=@AUDIT_FILE@")
+    server.start()
+    assert server.imap_login(TARGET + "*admin", PW)[0] == "OK"
+    audit_dir = os.path.dirname(server.audit)
+    os.chmod(audit_dir, 0o777)
+    mark = server.log_mark()
+    status, text = server.imap_login(TARGET + "*admin", PW)
+    assert status == "NO" and "UNAVAILABLE" in text, text
+    assert server.wait_log(mark, "untrusted path: %s is writable by "
+                           "others" % audit_dir), server.log_since(mark)
+    # nobody swaps the audit file for a link to a file of root's
+    victim = os.path.join(server.tmp, "victim")
+    with open(victim, "w") as f:
+        f.write("root's\n")
+    as_nobody("mv", server.audit, server.audit + ".old")
+    as_nobody("ln", "-s", victim, server.audit)
+    assert server.imap_login(TARGET + "*admin", PW)[0] == "NO"
+    with open(victim) as f:
+        assert f.read() == "root's\n"
+
+
+# -- 10: a store rewritten in place is never read half-way ------------------
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_store_rewritten_in_place_never_widens(make_dovecot, mode):
+    server = make_dovecot(mode)
+    line = "scoped|%s|dms_allow=*@example.com\n" % doveadm_pw(PW)
+    server.write_store(line)
+    server.start()
+    assert server.imap_login(TARGET + "*scoped", PW)[0] == "OK"
+    assert server.imap_login("other@example.org*scoped", PW)[0] == "NO"
+
+    # an editor saving in place: truncate, then write byte by byte; every
+    # prefix of the line is on disk for a while, "scoped|HASH" and
+    # "...|dms_allow=*" among them, while 16 clients try to get in
+    stop = threading.Event()
+
+    def writer():
+        with open(server.store, "r+") as f:
+            for _ in range(2):
+                f.seek(0)
+                f.truncate()
+                for ch in line:
+                    f.write(ch)
+                    f.flush()
+                    if stop.wait(0.02):
+                        return
+
+    def attacker():
+        results = []
+        deadline = time.monotonic() + 30
+        while t.is_alive() and time.monotonic() < deadline:
+            results.append(server.imap_login("other@example.org*scoped",
+                                             PW)[0])
+        return results
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            results = sum(pool.map(lambda _: attacker(), range(16)), [])
+    finally:
+        stop.set()
+        t.join()
+    assert results and "OK" not in results, results
+    # complete again: the master works as before
+    assert server.imap_login(TARGET + "*scoped", PW)[0] == "OK"
+    assert "half written" in server.log()
+
+
+# -- 6: subscriptions, and read-only that fails closed --------------------
+
+def subscribe(server, user, password, command, box):
+    """COMMAND's answer, and the subscriptions after it."""
+    imap = login_imap(server, user, password)
+    try:
+        typ, _ = imap._simple_command(command, '"%s"' % box)
+        return typ, sorted(imap.lsub()[1])
+    finally:
+        imap.logout()
+
+
+@pytest.mark.parametrize("command,box", [("SUBSCRIBE", "Archive"),
+                                         ("UNSUBSCRIBE", "INBOX")])
+def test_read_only_subscriptions_unchanged(acl_server, command, box):
+    # the target's own subscription
+    typ, before = subscribe(acl_server, TARGET, "secret", "SUBSCRIBE",
+                            "INBOX")
+    assert typ == "OK" and before, before
+    typ, after = subscribe(acl_server, TARGET + "*ro", PW, command, box)
+    assert typ == "NO"
+    assert after == before
+
+
+def test_subscriptions_control_full_master(acl_server):
+    """The control: a full-access master's SUBSCRIBE does change them."""
+    typ, after = subscribe(acl_server, TARGET + "*admin", PW, "SUBSCRIBE",
+                           "Archive")
+    assert typ == "OK" and any(b"Archive" in line for line in after), after
+    subscribe(acl_server, TARGET + "*admin", PW, "UNSUBSCRIBE", "Archive")
+
+
+def session_fails(login):
+    try:
+        status, text = login()
+    except (imaplib.IMAP4.abort, poplib.error_proto, OSError):
+        return True
+    return status != "OK"
+
+
+def read_only_server(make_dovecot, mode, extra):
+    server = make_dovecot(mode, extra=extra, imap_port=15143,
+                          pop3_port=15110)
+    server.write_users(POLICY_USERS)
+    server.write_store(store_text(POLICY_MASTERS, doveadm_pw(PW)))
+    server.start()
+    return server
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_read_only_without_acl_snippet_refused(make_dovecot, mode):
+    # the operator forgot conf.d/dms-master-read-only.conf.ext: the
+    # session gets the plugins from the userdb, but no ACL file
+    server = read_only_server(make_dovecot, mode, "")
+    mark = server.log_mark()
+    # the login succeeds, the mail process then refuses the session
+    assert session_fails(lambda: server.imap_login(TARGET + "*ro", PW))
+    assert server.wait_log(mark, "the ACL plugin is not active"), \
+        server.log_since(mark)
+    assert session_fails(lambda: server.pop3_login(TARGET + "*ro", PW))
+    # the control: masters that are not read-only work
+    assert server.imap_login(TARGET + "*admin", PW)[0] == "OK"
+
+
+# a protocol block that drops the global mail_plugins, a common slip
+DROPPED_PLUGINS = """
+protocol imap {
+  mail_plugins = imap_quota quota
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_read_only_survives_protocol_mail_plugins(make_dovecot, mode):
+    server = read_only_server(make_dovecot, mode,
+                              policy_extra() + DROPPED_PLUGINS)
+    imap = login_imap(server, TARGET + "*ro", PW)
+    try:
+        assert not ok(imap.append("INBOX", None, None,
+                                  b"Subject: x\r\n\r\nx\r\n"))
+        typ, _ = imap._simple_command("SUBSCRIBE", "INBOX")
+        assert typ == "NO"
+    finally:
+        imap.logout()
+    # the control: the target's own session may append
+    imap = login_imap(server, TARGET, "secret")
+    try:
+        assert ok(imap.append("INBOX", None, None, b"Subject: y\r\n\r\ny\r\n"))
+    finally:
+        imap.logout()
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_read_only_site_acl_without_rule_refused(make_dovecot, mode):
+    # a site keeps its own global ACL file and forgot to add our line
+    extra = policy_extra().replace("@TMP@/dms-master-read-only.acl",
+                                   "@TMP@/site.acl")
+    server = make_dovecot(mode, extra=extra, imap_port=15143,
+                          pop3_port=15110)
+    with open(os.path.join(server.tmp, "site.acl"), "w") as f:
+        f.write("* group-override=writers lrwstipekxa\n")
+    server.write_users(POLICY_USERS)
+    server.write_store(store_text(POLICY_MASTERS, doveadm_pw(PW)))
+    server.start()
+    mark = server.log_mark()
+    imap = login_imap(server, TARGET + "*ro", PW)
+    try:
+        typ, _ = imap.select("INBOX", readonly=True)
+        assert typ == "NO"
+        assert not ok(imap.append("INBOX", None, None,
+                                  b"Subject: x\r\n\r\nx\r\n"))
+    finally:
+        imap.logout()
+    assert server.wait_log(mark, "a read-only master session has the "), \
+        server.log_since(mark)

@@ -101,6 +101,7 @@ END_TEST
 START_TEST(test_audit_append)
 {
 	char dir[] = "/tmp/dms-audit-XXXXXX", path[256], link[256], buf[256];
+	struct dms_path_trust trust = { geteuid(), getegid() };
 	const char *error;
 	struct stat st;
 	FILE *f;
@@ -111,8 +112,10 @@ START_TEST(test_audit_append)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
 	snprintf(link, sizeof(link), "%s/link.jsonl", dir);
-	ck_assert_int_eq(dms_audit_append(path, "{\"a\":1}\n", &error), 0);
-	ck_assert_int_eq(dms_audit_append(path, "{\"a\":2}\n", &error), 0);
+	ck_assert_int_eq(dms_audit_append(path, &trust, "{\"a\":1}\n",
+					  &error), 0);
+	ck_assert_int_eq(dms_audit_append(path, &trust, "{\"a\":2}\n",
+					  &error), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	umask(old_umask);
 	ck_assert_int_eq(st.st_mode & 0777, 0660);
@@ -124,12 +127,20 @@ START_TEST(test_audit_append)
 
 	/* never through a symlink (someone else's file) */
 	ck_assert_int_eq(symlink(path, link), 0);
-	ck_assert_int_eq(dms_audit_append(link, "x\n", &error), -1);
+	ck_assert_int_eq(dms_audit_append(link, &trust, "x\n", &error), -1);
 	ck_assert(strstr(error, "link.jsonl") != NULL);
 	/* no directory */
-	ck_assert_int_eq(dms_audit_append("/nonexistent/dir/a.jsonl", "x\n",
-					  &error), -1);
+	ck_assert_int_eq(dms_audit_append("/nonexistent/dir/a.jsonl", &trust,
+					  "x\n", &error), -1);
 	ck_assert(strstr(error, "No such file") != NULL);
+	/* a directory others can write: they could swap the file */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(dms_audit_append(path, &trust, "x\n", &error), -1);
+	ck_assert(strstr(error, "writable by others") != NULL);
+	ck_assert(strstr(error, dir) != NULL);
+	/* sticky, as /tmp: they cannot */
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(dms_audit_append(path, &trust, "y\n", &error), 0);
 	unlink(link);
 	unlink(path);
 	rmdir(dir);

@@ -148,6 +148,33 @@ START_TEST(test_timing_safe_equal)
 }
 END_TEST
 
+static const struct {
+	const char *hash;
+	const char *prefix;
+} cost_prefixes[] = {
+	{ "$6$salt$hash", "$6$" },
+	{ "$6$rounds=10000$salt$hash", "$6$rounds=10000$" },
+	{ "$5$salt$hash", "$5$" },
+	{ "$1$salt$hash", "$1$" },
+	{ "$2y$12$abcdefghijklmnopqrstuvwxyz0123456789", "$2y$12$" },
+	{ "$y$j9T$salt$hash", "$y$j9T$" },
+	{ "$gy$jCT$salt$hash", "$gy$jCT$" },
+	{ "$7$CU..../....saltsalt$hash", "$7$CU..../...." },
+	{ "$sha1$48000$salt$hash", "$sha1$48000$" },
+	{ "abcdefghijklm", "" },
+	{ "_Ju..saltHASHHASHHAS", "_Ju.." },
+};
+
+START_TEST(test_cost_prefix)
+{
+	const char *hash = cost_prefixes[_i].hash;
+	size_t len = dms_password_cost_prefix_len(hash);
+
+	ck_assert_uint_eq(len, strlen(cost_prefixes[_i].prefix));
+	ck_assert_int_eq(strncmp(hash, cost_prefixes[_i].prefix, len), 0);
+}
+END_TEST
+
 START_TEST(test_dummy)
 {
 	/* never crashes for any scheme, including out-of-range values */
@@ -174,6 +201,8 @@ Suite *password_suite(void)
 	tcase_add_test(tc, test_schemes);
 	tcase_add_test(tc, test_timing_safe_equal);
 	tcase_add_test(tc, test_dummy);
+	tcase_add_loop_test(tc, test_cost_prefix, 0,
+			    sizeof(cost_prefixes) / sizeof(cost_prefixes[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

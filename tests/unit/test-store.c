@@ -431,7 +431,8 @@ START_TEST(test_permissions)
 	/* writable by others: refused, nothing found */
 	ck_assert_int_eq(chmod(path, 0646), 0);
 	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), -1);
-	ck_assert_ptr_nonnull(strstr(error, "writable by others (mode 0646"));
+	ck_assert_ptr_nonnull(strstr(error, "perms.cf is writable by others"));
+	ck_assert_ptr_nonnull(strstr(error, "mode 0646"));
 	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
 
 	/* group-writable by a group other than root's: refused */
@@ -446,8 +447,163 @@ START_TEST(test_permissions)
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	ck_assert_int_eq(chown(path, 65534, 0), 0);
 	ck_assert_int_eq(dms_store_refresh(store, collect, &w, &error), -1);
-	ck_assert_ptr_nonnull(strstr(error, "owned by uid 65534"));
+	ck_assert_ptr_nonnull(strstr(error, "perms.cf is not owned by root"));
+	ck_assert_ptr_nonnull(strstr(error, "uid 65534"));
 	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+	dms_store_free(&store);
+}
+END_TEST
+
+START_TEST(test_untrusted_path)
+{
+	char dir[128], path[160], other[128], link[160];
+	struct dms_store *store;
+	const struct dms_store_entry *e;
+	const char *error = NULL;
+
+	snprintf(dir, sizeof(dir), "%s/etc", tmpdir);
+	snprintf(path, sizeof(path), "%s/masters.cf", dir);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	write_file(path, "admin|" H6 "\n");
+	store = dms_store_new(path, DMS_SCHEME_SHA512_CRYPT);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+
+	/* a directory others can write: they could swap the file */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	write_file(path, "admin|" H6 "\n");
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "untrusted path"));
+	ck_assert_ptr_nonnull(strstr(error, "etc is writable by others"));
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+	/* sticky, as /tmp: they cannot replace root's file */
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	/* a directory owned by another user (checked when the file changes:
+	   only then can what it says change) */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chown(dir, 65534, 0), 0);
+	write_file(path, "admin|" H6 "\n");
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "etc is not owned by root"));
+	ck_assert_int_eq(chown(dir, 0, 0), 0);
+
+	/* a link swapped in by someone who may write the directory, to a
+	   trusted file: refused for where the link is */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(other, sizeof(other), "%s/users", tmpdir);
+	write_file(other, "user@example.com:" H6 "\n");
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(symlink(other, path), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "etc is writable by others"));
+	ck_assert_int_eq(dms_store_lookup(store, "user@example.com", &e), 0);
+	/* ...in a sticky directory: the link is not root's */
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(lchown(path, 65534, 65534), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "masters.cf is a symbolic link "
+				     "not owned by root"));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(unlink(path), 0);
+
+	/* a link from a trusted place is followed, and what it leads to
+	   checked: here a directory others can write */
+	snprintf(other, sizeof(other), "%s/open", tmpdir);
+	snprintf(link, sizeof(link), "%s/open/masters.cf", tmpdir);
+	ck_assert_int_eq(mkdir(other, 0777), 0);
+	ck_assert_int_eq(chmod(other, 0777), 0);
+	write_file(link, "evil|" H6 "\n");
+	ck_assert_int_eq(symlink(link, path), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "open is writable by others"));
+	ck_assert_int_eq(dms_store_lookup(store, "evil", &e), 0);
+	ck_assert_int_eq(chmod(other, 0755), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "evil", &e), 1);
+	dms_store_free(&store);
+}
+END_TEST
+
+START_TEST(test_half_written)
+{
+	struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+	char path[128];
+	struct dms_store *store;
+	const struct dms_store_entry *e;
+	const char *error = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/half.cf", tmpdir);
+	/* cut in the middle of its options, as an in-place writer leaves
+	   it: must not read as "dms_allow=*" */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("admin|" H6 "|dms_allow=*", f);
+	ck_assert_int_eq(fclose(f), 0);
+	store = dms_store_new(path, DMS_SCHEME_SHA512_CRYPT);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "half written"));
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 0);
+	/* the writer finishes */
+	f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs("@example.com\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 1);
+	ck_assert_int_eq(e->policy->allow.count, 1);
+
+	/* a file left without its last newline for long is complete */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("admin|" H6 "|dms_allow=*@example.com", f);
+	ck_assert_int_eq(fclose(f), 0);
+	times[1].tv_sec = time(NULL) - 60;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+	ck_assert_int_eq(dms_store_refresh(store, NULL, NULL, &error), 1);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &e), 1);
+	dms_store_free(&store);
+}
+END_TEST
+
+START_TEST(test_dummy_hash)
+{
+	char yes[DMS_PASSWORD_HASH_MAX], bf[DMS_PASSWORD_HASH_MAX];
+	char text[2048];
+	struct dms_store *store;
+	const char *error, *dummy;
+
+	/* no verifiable hash: none */
+	store = dms_store_new_from_buffer("a|nohash\n", 9,
+					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
+	ck_assert_ptr_null(dms_store_dummy_hash(store));
+	dms_store_free(&store);
+
+	/* the costliest of the masters' schemes and costs: yescrypt costs
+	   some 20 times SHA512-CRYPT's default */
+	ck_assert_int_eq(dms_password_hash("x", "YESCRYPT", yes, sizeof(yes),
+					   &error), 0);
+	ck_assert_int_eq(dms_password_hash("x", "BLF-CRYPT", bf, sizeof(bf),
+					   &error), 0);
+	snprintf(text, sizeof(text), "a|" H6 "\nb|%s\nc|" H6 "\nd|%s\n",
+		 bf, yes);
+	store = dms_store_new_from_buffer(text, strlen(text),
+					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
+	dummy = dms_store_dummy_hash(store);
+	ck_assert_ptr_nonnull(dummy);
+	/* the same parameters, not the master's hash */
+	ck_assert_int_eq(strncmp(dummy, "$y$", 3), 0);
+	ck_assert_int_eq(strncmp(dummy, strchr(yes, '}') + 1,
+		dms_password_cost_prefix_len(strchr(yes, '}') + 1)), 0);
+	ck_assert_str_ne(dummy, strchr(yes, '}') + 1);
+	dms_store_free(&store);
+
+	snprintf(text, sizeof(text), "a|" H6 "\n");
+	store = dms_store_new_from_buffer(text, strlen(text),
+					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
+	dummy = dms_store_dummy_hash(store);
+	ck_assert_ptr_nonnull(dummy);
+	ck_assert_int_eq(strncmp(dummy, "$6$", 3), 0);
 	dms_store_free(&store);
 }
 END_TEST
@@ -472,6 +628,9 @@ Suite *store_suite(void)
 	tcase_add_test(tf, test_refresh);
 	tcase_add_test(tf, test_refresh_unreadable);
 	tcase_add_test(tf, test_permissions);
+	tcase_add_test(tf, test_untrusted_path);
+	tcase_add_test(tf, test_half_written);
+	tcase_add_test(tc, test_dummy_hash);
 	suite_add_tcase(s, tf);
 	return s;
 }
