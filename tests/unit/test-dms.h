@@ -12,5 +12,6 @@ Suite *names_suite(void);
 Suite *policy_suite(void);
 Suite *audit_suite(void);
 Suite *options_suite(void);
+Suite *path_suite(void);
 
 #endif
