@@ -17,6 +17,21 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Verifications of distinct costs measured at most; masters are few, and
+   most share one scheme and cost */
+#define DMS_STORE_DUMMY_COSTS_MAX 16
+/* Padding verifications at most (a DES-cheap master in a yescrypt store) */
+#define DMS_STORE_PAD_MAX 100000
+
+struct dms_store_cost {
+	/* the cost prefix of a hash in the buffer */
+	const char *prefix;
+	size_t prefix_len;
+	unsigned long long nsec;
+	/* a hash of this cost, not a master's */
+	char dummy[DMS_PASSWORD_HASH_MAX];
+};
+
 /* One parsed version of the file. Names and passwords point into buf,
    NUL-terminated in place. */
 struct dms_store_data {
@@ -31,6 +46,10 @@ struct dms_store_data {
 	/* what an unknown name is verified against: made on first use */
 	bool dummy_done;
 	char dummy[DMS_PASSWORD_HASH_MAX];
+	/* the verification cost of each scheme and cost prefix seen */
+	struct dms_store_cost costs[DMS_STORE_DUMMY_COSTS_MAX];
+	unsigned int n_costs;
+	unsigned long long max_cost;
 };
 
 struct dms_store {
@@ -714,17 +733,10 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 	return 1;
 }
 
-/* Verifications of distinct costs measured at most; masters are few, and
-   most share one scheme and cost */
-#define DMS_STORE_DUMMY_COSTS_MAX 16
-
 const char *dms_store_dummy_hash(struct dms_store *store)
 {
 	struct dms_store_data *data = store->data;
-	const char *seen[DMS_STORE_DUMMY_COSTS_MAX];
-	size_t seen_len[DMS_STORE_DUMMY_COSTS_MAX];
-	unsigned int n_seen = 0;
-	unsigned long long cost, max_cost = 0;
+	unsigned long long cost, cost2;
 	char dummy[DMS_PASSWORD_HASH_MAX];
 
 	if (data == NULL)
@@ -743,24 +755,72 @@ const char *dms_store_dummy_hash(struct dms_store *store)
 				       &error) < 0)
 			continue;
 		prefix_len = dms_password_cost_prefix_len(hash);
-		for (j = 0; j < n_seen; j++) {
-			if (seen_len[j] == prefix_len &&
-			    memcmp(seen[j], hash, prefix_len) == 0)
+		for (j = 0; j < data->n_costs; j++) {
+			if (data->costs[j].prefix_len == prefix_len &&
+			    memcmp(data->costs[j].prefix, hash,
+				   prefix_len) == 0)
 				break;
 		}
-		if (j < n_seen)
+		if (j < data->n_costs)
 			continue;
-		if (n_seen == DMS_STORE_DUMMY_COSTS_MAX)
+		if (data->n_costs == DMS_STORE_DUMMY_COSTS_MAX)
 			break;
-		seen[n_seen] = hash;
-		seen_len[n_seen++] = prefix_len;
+		/* the lower of two: the first run also pays for cold
+		   caches */
 		if (dms_password_dummy_from(hash, dummy, sizeof(dummy),
-					    &cost) == 0 && cost >= max_cost) {
-			max_cost = cost;
+					    &cost) < 0 ||
+		    dms_password_dummy_from(hash, dummy, sizeof(dummy),
+					    &cost2) < 0)
+			continue;
+		if (cost2 < cost)
+			cost = cost2;
+		data->costs[data->n_costs].prefix = hash;
+		data->costs[data->n_costs].prefix_len = prefix_len;
+		data->costs[data->n_costs].nsec = cost;
+		memcpy(data->costs[data->n_costs++].dummy, dummy,
+		       sizeof(dummy));
+		if (cost >= data->max_cost) {
+			data->max_cost = cost;
 			memcpy(data->dummy, dummy, sizeof(dummy));
 		}
 	}
 	return data->dummy[0] == '\0' ? NULL : data->dummy;
+}
+
+const char *dms_store_pad_hash(struct dms_store *store,
+			       const struct dms_store_entry *entry,
+			       unsigned int *times_r)
+{
+	const char *dummy = dms_store_dummy_hash(store), *hash, *error;
+	struct dms_store_data *data = store->data;
+	const struct dms_store_cost *c;
+	enum dms_scheme scheme;
+	unsigned long long times;
+	size_t prefix_len;
+
+	if (dummy == NULL || dms_password_parse(entry->password,
+						store->default_scheme,
+						&scheme, &hash, &error) < 0)
+		return NULL;
+	prefix_len = dms_password_cost_prefix_len(hash);
+	for (unsigned int j = 0; j < data->n_costs; j++) {
+		c = &data->costs[j];
+		if (c->prefix_len != prefix_len ||
+		    memcmp(c->prefix, hash, prefix_len) != 0)
+			continue;
+		/* own cost times (1 + times) nearest the costliest: within
+		   0.75-1.5 of it */
+		times = (data->max_cost + c->nsec / 2) / (c->nsec + 1);
+		if (times <= 1)
+			return NULL;
+		*times_r = times - 1 > DMS_STORE_PAD_MAX ?
+			DMS_STORE_PAD_MAX : (unsigned int)(times - 1);
+		return c->dummy;
+	}
+	/* a cost not measured (more than DMS_STORE_DUMMY_COSTS_MAX): the
+	   costliest once more, at most 2x */
+	*times_r = 1;
+	return dummy;
 }
 
 int dms_store_lookup(const struct dms_store *store, const char *name,

@@ -75,6 +75,14 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
    when no master has a hash libxcrypt verifies. */
 const char *dms_store_dummy_hash(struct dms_store *store);
 
+/* For a master whose hash costs less than the costliest: a dummy hash of
+   its own cost and *times_r, how often to verify against it as well, so
+   that its passwords cost what an unknown name costs (within 0.75-1.5x)
+   and its name does not show. NULL when no padding is needed. */
+const char *dms_store_pad_hash(struct dms_store *store,
+			       const struct dms_store_entry *entry,
+			       unsigned int *times_r);
+
 /* Returns 1 and *entry_r (valid until the next refresh), or 0. */
 int dms_store_lookup(const struct dms_store *store, const char *name,
 		     const struct dms_store_entry **entry_r);

@@ -316,7 +316,8 @@ dms_master_verify(struct auth_request *request, const char *password,
 		(struct dms_master_passdb_module *)request->passdb->passdb;
 	const struct dms_store_entry *entry;
 	struct dms_master_login login;
-	const char *error, *dummy;
+	const char *error, *dummy, *pad;
+	unsigned int pad_times;
 	int ret;
 
 	ret = dms_master_lookup(request, &login, &entry);
@@ -345,6 +346,11 @@ dms_master_verify(struct auth_request *request, const char *password,
 
 	ret = dms_password_verify(password, entry->password, module->scheme,
 				  &error);
+	/* a master cheaper than the costliest would answer faster than an
+	   unknown name, which would show that it exists */
+	pad = dms_store_pad_hash(module->store, entry, &pad_times);
+	for (unsigned int i = 0; pad != NULL && i < pad_times; i++)
+		dms_password_verify_dummy_hash(password, pad);
 	if (ret < 0) {
 		e_error(authdb_event(request), "%s:%u: master %s: %s",
 			module->path, entry->line, entry->name, error);

@@ -571,7 +571,9 @@ START_TEST(test_dummy_hash)
 	char yes[DMS_PASSWORD_HASH_MAX], bf[DMS_PASSWORD_HASH_MAX];
 	char text[2048];
 	struct dms_store *store;
-	const char *error, *dummy;
+	const struct dms_store_entry *e;
+	const char *error, *dummy, *pad;
+	unsigned int times;
 
 	/* no verifiable hash: none */
 	store = dms_store_new_from_buffer("a|nohash\n", 9,
@@ -596,6 +598,15 @@ START_TEST(test_dummy_hash)
 	ck_assert_int_eq(strncmp(dummy, strchr(yes, '}') + 1,
 		dms_password_cost_prefix_len(strchr(yes, '}') + 1)), 0);
 	ck_assert_str_ne(dummy, strchr(yes, '}') + 1);
+	/* the SHA512-CRYPT masters are padded up to it with hashes of their
+	   own cost; yescrypt is not */
+	ck_assert_int_eq(dms_store_lookup(store, "a", &e), 1);
+	pad = dms_store_pad_hash(store, e, &times);
+	ck_assert_ptr_nonnull(pad);
+	ck_assert_int_eq(strncmp(pad, "$6$", 3), 0);
+	ck_assert_uint_ge(times, 2);
+	ck_assert_int_eq(dms_store_lookup(store, "d", &e), 1);
+	ck_assert_ptr_null(dms_store_pad_hash(store, e, &times));
 	dms_store_free(&store);
 
 	snprintf(text, sizeof(text), "a|" H6 "\n");
@@ -604,6 +615,9 @@ START_TEST(test_dummy_hash)
 	dummy = dms_store_dummy_hash(store);
 	ck_assert_ptr_nonnull(dummy);
 	ck_assert_int_eq(strncmp(dummy, "$6$", 3), 0);
+	/* one cost: nothing to pad */
+	ck_assert_int_eq(dms_store_lookup(store, "a", &e), 1);
+	ck_assert_ptr_null(dms_store_pad_hash(store, e, &times));
 	dms_store_free(&store);
 }
 END_TEST
