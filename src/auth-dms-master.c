@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth-dms-master.h"
+#include "dovecot-compat.h"
 
 extern struct passdb_module_interface passdb_dms_master;
 extern struct userdb_module_interface userdb_dms_master;
@@ -135,7 +136,7 @@ int dms_master_audit(struct dms_master_passdb_module *module,
 
 	record->time_usec = (int64_t)ioloop_timeval.tv_sec * 1000000 +
 		ioloop_timeval.tv_usec;
-	record->service = request->fields.service;
+	record->service = DMS_REQUEST_SERVICE(request);
 	record->remote_ip = request->fields.remote_ip.family == 0 ? NULL :
 		net_ip2addr(&request->fields.remote_ip);
 	record->session = request->fields.session_id;

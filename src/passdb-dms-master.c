@@ -21,6 +21,7 @@
 #include "dms-login.h"
 
 #include "auth-dms-master.h"
+#include "dovecot-compat.h"
 
 /* What a request asks of the store. */
 struct dms_master_login {
@@ -75,11 +76,11 @@ dms_master_get_login(struct dms_master_passdb_module *module,
 		unsigned int count = 0;
 		string_t *str = t_str_new(128);
 
-		table = auth_request_get_var_expand_table_full(request,
-				login_r->master, NULL, &count);
-		if (auth_request_var_expand_with_table(str,
+		table = dms_var_expand_table(request, login_r->master,
+					     &count);
+		if (!DMS_EXPAND_OK(auth_request_var_expand_with_table(str,
 				module->username_format, request, table,
-				NULL, &error) <= 0) {
+				NULL, &error))) {
 			e_error(authdb_event(request),
 				"Failed to expand username_format=%s: %s",
 				module->username_format, error);
@@ -158,12 +159,13 @@ static int dms_master_extra_fields(struct auth_request *request,
 		(struct dms_master_passdb_module *)request->passdb->passdb;
 	const struct var_expand_table *table;
 	const char *const *fields, *key, *value, *error;
+	unsigned int count = 0;
 	string_t *str;
 
 	if (entry->policy->extra_fields == NULL)
 		return 0;
 	str = t_str_new(256);
-	table = auth_request_get_var_expand_table(request, NULL);
+	table = dms_var_expand_table(request, request->fields.user, &count);
 	fields = t_strsplit_spaces(entry->policy->extra_fields, " ");
 	for (; *fields != NULL; fields++) {
 		value = strchr(*fields, '=');
@@ -173,8 +175,9 @@ static int dms_master_extra_fields(struct auth_request *request,
 		} else {
 			key = t_strdup_until(*fields, value);
 			str_truncate(str, 0);
-			if (auth_request_var_expand_with_table(str, value + 1,
-					request, table, NULL, &error) <= 0) {
+			if (!DMS_EXPAND_OK(auth_request_var_expand_with_table(
+					str, value + 1, request, table, NULL,
+					&error))) {
 				e_error(authdb_event(request), "%s:%u: "
 					"Failed to expand extra field %s: %s",
 					module->path, entry->line, *fields, error);
@@ -226,7 +229,7 @@ dms_master_authorize(struct auth_request *request,
 	}
 
 	allowed = dms_policy_check(entry->policy, &module->default_services,
-				   target, request->fields.service,
+				   target, DMS_REQUEST_SERVICE(request),
 				   ioloop_time, &rule, &record.pattern);
 	record.rule = dms_policy_rule_name(rule);
 	if (!allowed && !verified) {
@@ -238,7 +241,7 @@ dms_master_authorize(struct auth_request *request,
 		       "before its password was checked (credentials "
 		       "lookup): %s (target=%s service=%s)", login->master,
 		       record.rule, dms_policy_refusal(rule),
-		       target == NULL ? "" : target, request->fields.service);
+		       target == NULL ? "" : target, DMS_REQUEST_SERVICE(request));
 		(void)dms_master_audit(module, request, &record);
 		return PASSDB_RESULT_USER_DISABLED;
 	}
@@ -254,10 +257,10 @@ dms_master_authorize(struct auth_request *request,
 		e_info(authdb_event(request), "Master %s refused by rule %s: "
 		       "%s (target=%s service=%s)", login->master, record.rule,
 		       reason, target == NULL ? "" : target,
-		       request->fields.service);
+		       DMS_REQUEST_SERVICE(request));
 		(void)dms_master_audit(module, request, &record);
-		if (request->fields.service != NULL &&
-		    strcmp(request->fields.service, "imap") == 0)
+		if (DMS_REQUEST_SERVICE(request) != NULL &&
+		    strcmp(DMS_REQUEST_SERVICE(request), "imap") == 0)
 			reason = t_strconcat("[AUTHORIZATIONFAILED] ", reason,
 					     NULL);
 		auth_request_set_field(request, "reason", reason, NULL);
@@ -338,7 +341,7 @@ dms_master_verify(struct auth_request *request, const char *password,
 			dms_password_verify_dummy_hash(password, dummy);
 		else
 			dms_password_verify_dummy(password, module->scheme);
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		dms_log_unknown_user(request);
 		dms_master_audit_failure(request, &login, "unknown_master",
 					 "unknown_master");
 		return PASSDB_RESULT_USER_UNKNOWN;
@@ -355,7 +358,7 @@ dms_master_verify(struct auth_request *request, const char *password,
 		e_error(authdb_event(request), "%s:%u: master %s: %s",
 			module->path, entry->line, entry->name, error);
 	} else if (ret == 0) {
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		dms_log_password_mismatch(request);
 	}
 	if (ret <= 0) {
 		dms_master_audit_failure(request, &login, "password_mismatch",
@@ -402,8 +405,7 @@ dms_master_lookup_credentials(struct auth_request *request,
 			result = PASSDB_RESULT_INTERNAL_FAILURE;
 		} else if (ret == 0) {
 			if (login.master != NULL) {
-				auth_request_log_unknown_user(request,
-							      AUTH_SUBSYS_DB);
+				dms_log_unknown_user(request);
 				dms_master_audit_failure(request, &login,
 							 "unknown_master",
 							 "unknown_master");
@@ -453,7 +455,8 @@ dms_master_preinit(pool_t pool, const char *args)
 	module = p_new(pool, struct dms_master_passdb_module, 1);
 	module->path = p_strdup(pool, parsed.path);
 	module->username_format = p_strdup(pool, parsed.username_format);
-	module->format_is_user = strcmp(parsed.username_format, "%u") == 0;
+	module->format_is_user = strcmp(parsed.username_format,
+					 DMS_USERNAME_FORMAT_USER) == 0;
 	if (parsed.audit_file != NULL)
 		module->audit_file = p_strdup(pool, parsed.audit_file);
 	/* validated by dms_args_parse() */
@@ -503,7 +506,7 @@ static void dms_master_init(struct passdb_module *_module)
 		     passdb = passdb->next) {
 			if (passdb->passdb != _module)
 				continue;
-			dms_master_check_settings(auth->set,
+			dms_master_check_settings(DMS_AUTH_SETTINGS(auth),
 						  module->separator);
 			/* only names with the separator can fail here, and
 			   none of them may go on to the next passdb (see

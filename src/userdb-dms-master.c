@@ -16,6 +16,7 @@
 #include "userdb.h"
 
 #include "auth-dms-master.h"
+#include "dovecot-compat.h"
 
 /* The negative rights of DMS_READ_ONLY_ACL_GROUP take away what the target
    may change; joining the group keeps the target's own groups, so the
@@ -83,14 +84,14 @@ dms_master_session(struct auth_request *request, const char *store,
 	}
 	record.read_only = entry->policy->read_only;
 	if (!dms_policy_check(entry->policy, &module->default_services, user,
-			      request->fields.service, ioloop_time, &rule,
+			      DMS_REQUEST_SERVICE(request), ioloop_time, &rule,
 			      &record.pattern)) {
 		record.result = "refused";
 		record.rule = dms_policy_rule_name(rule);
 		e_info(authdb_event(request), "Master %s refused by rule %s: "
 		       "%s (target=%s user=%s service=%s)", master, record.rule,
 		       dms_policy_refusal(rule), target, user,
-		       request->fields.service);
+		       DMS_REQUEST_SERVICE(request));
 		(void)dms_master_audit(module, request, &record);
 		return USERDB_RESULT_USER_UNKNOWN;
 	}

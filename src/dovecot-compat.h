@@ -1,0 +1,43 @@
+#ifndef DOVECOT_COMPAT_H
+#define DOVECOT_COMPAT_H
+
+/* The few places where Dovecot 2.3's and 2.4's auth API differ, so that
+   the request path stays one piece of code. configure decides by probing
+   the installed headers (DMS_DOVECOT_24), not by version numbers:
+   distributions backport. */
+
+#include "auth-request.h"
+
+#ifdef DMS_DOVECOT_24
+
+/* 2.4 calls it the protocol */
+#  define DMS_REQUEST_SERVICE(request) ((request)->fields.protocol)
+#  define DMS_AUTH_SETTINGS(auth) ((auth)->protocol_set)
+#  define dms_log_unknown_user(request) \
+	auth_request_db_log_unknown_user(request)
+#  define dms_log_password_mismatch(request) \
+	auth_request_db_log_password_mismatch(request)
+#  define dms_var_expand_table(request, username, count) \
+	auth_request_get_var_expand_table_full(request, username, count)
+/* 0 on success */
+#  define DMS_EXPAND_OK(ret) ((ret) == 0)
+/* the plain user name, in 2.4's syntax */
+#  define DMS_USERNAME_FORMAT_USER "%{user}"
+
+#else
+
+#  define DMS_REQUEST_SERVICE(request) ((request)->fields.service)
+#  define DMS_AUTH_SETTINGS(auth) ((auth)->set)
+#  define dms_log_unknown_user(request) \
+	auth_request_log_unknown_user(request, AUTH_SUBSYS_DB)
+#  define dms_log_password_mismatch(request) \
+	auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB)
+#  define dms_var_expand_table(request, username, count) \
+	auth_request_get_var_expand_table_full(request, username, NULL, count)
+/* 1 on success, 0 for an unknown variable */
+#  define DMS_EXPAND_OK(ret) ((ret) > 0)
+#  define DMS_USERNAME_FORMAT_USER "%u"
+
+#endif
+
+#endif
