@@ -22,6 +22,10 @@
 
 #include "auth-dms-master.h"
 #include "dovecot-compat.h"
+#ifdef DMS_DOVECOT_24
+#  include "settings.h"
+#  include "dms-master-settings.h"
+#endif
 
 /* What a request asks of the store. */
 struct dms_master_login {
@@ -442,6 +446,129 @@ dms_master_lookup_credentials(struct auth_request *request,
 				  callback, request);
 }
 
+/* The module from its settings, whichever way Dovecot gave them. */
+static struct dms_master_passdb_module *
+dms_master_module_new(pool_t pool, const struct dms_args *parsed)
+{
+	struct dms_master_passdb_module *module;
+	const char *error;
+
+	module = p_new(pool, struct dms_master_passdb_module, 1);
+	module->path = p_strdup(pool, parsed->path);
+	module->username_format = p_strdup(pool, parsed->username_format);
+	module->format_is_user = strcmp(parsed->username_format,
+					 DMS_USERNAME_FORMAT_USER) == 0;
+	if (parsed->audit_file != NULL)
+		module->audit_file = p_strdup(pool, parsed->audit_file);
+	/* validated by the caller */
+	if (dms_policy_parse_services(p_strdup(pool, parsed->default_services),
+				      &module->default_services, &error) < 0)
+		i_fatal("passdb dms_master: default_services: %s", error);
+	module->scheme = parsed->scheme;
+	module->separator = parsed->separator;
+	module->module.blocking = parsed->blocking;
+	module->module.default_pass_scheme = dms_scheme_name(parsed->scheme);
+
+	module->store = dms_store_new(module->path, module->scheme);
+	if (module->store == NULL)
+		i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: Out of memory");
+	return module;
+}
+
+#ifdef DMS_DOVECOT_24
+/* 2.4 keeps 2.3's %u, %n, %Lu, ... literally, without an error: every
+   master would then be "unknown", with nothing logged. */
+static const char *dms_master_format_error(const char *format)
+{
+	for (const char *p = format; (p = strchr(p, '%')) != NULL; p += 2) {
+		if (p[1] == '{' || p[1] == '%')
+			continue;
+		return t_strdup_printf("dms_master_username_format %s: "
+			"2.3's %%-variables are not expanded by Dovecot 2.4: "
+			"write %%{user}, %%{user | username}, "
+			"%%{user | domain} or %%{user | lower}", format);
+	}
+	return NULL;
+}
+
+static int
+dms_master_preinit(pool_t pool, struct event *event,
+		   struct passdb_module **module_r, const char **error_r)
+{
+	const struct dms_master_settings *set;
+	struct dms_policy_list services;
+	struct dms_args parsed;
+	const char *services_text, *error;
+	int ret = -1;
+
+	if (settings_get(event, &dms_master_setting_parser_info, 0, &set,
+			 error_r) < 0)
+		return -1;
+	i_zero(&parsed);
+	services_text = t_str_replace(set->dms_master_default_services,
+				      ' ', ',');
+	if (set->dms_master_path[0] != '/') {
+		*error_r = set->dms_master_path[0] == '\0' ?
+			"dms_master_path is not set: name the master store" :
+			t_strdup_printf("dms_master_path %s: not an absolute "
+					"path", set->dms_master_path);
+	} else if (strlen(set->dms_master_separator) != 1 ||
+		   !dms_separator_valid(set->dms_master_separator[0])) {
+		*error_r = t_strdup_printf("dms_master_separator %s: one "
+			"printable character that is not a letter, digit, "
+			"'@', '.', ':', '|' or '%%'",
+			set->dms_master_separator);
+	} else if ((error = dms_master_format_error(
+			set->dms_master_username_format)) != NULL) {
+		*error_r = error;
+	} else if (set->dms_master_audit_file[0] != '\0' &&
+		   set->dms_master_audit_file[0] != '/') {
+		*error_r = t_strdup_printf("dms_master_audit_file %s: not an "
+			"absolute path", set->dms_master_audit_file);
+	} else if (dms_policy_parse_services(t_strdup_noconst(services_text),
+					     &services, &error) < 0) {
+		*error_r = t_strdup_printf("dms_master_default_services: %s",
+					   error);
+	} else {
+		parsed.path = (char *)set->dms_master_path;
+		parsed.separator = set->dms_master_separator[0];
+		parsed.username_format =
+			(char *)set->dms_master_username_format;
+		parsed.default_services = (char *)services_text;
+		parsed.audit_file = set->dms_master_audit_file[0] == '\0' ?
+			NULL : (char *)set->dms_master_audit_file;
+		/* Dovecot sets default_password_scheme and use_worker after
+		   preinit; init() takes the scheme from there */
+		parsed.scheme = DMS_DEFAULT_SCHEME;
+		*module_r = &dms_master_module_new(pool, &parsed)->module;
+		ret = 0;
+	}
+	settings_free(set);
+	return ret;
+}
+
+/* default_password_scheme as Dovecot set it after preinit */
+static void dms_master_init_scheme(struct dms_master_passdb_module *module)
+{
+	const char *name = module->module.default_pass_scheme;
+	enum dms_scheme scheme;
+
+	scheme = name == NULL ? DMS_DEFAULT_SCHEME :
+		dms_scheme_parse(name, strlen(name));
+	if (scheme == DMS_SCHEME_INVALID) {
+		i_fatal("passdb dms_master: default_password_scheme %s: the "
+			"module verifies SHA512-CRYPT, SHA256-CRYPT, "
+			"BLF-CRYPT, MD5-CRYPT and CRYPT", name);
+	}
+	if (scheme == module->scheme)
+		return;
+	module->scheme = scheme;
+	dms_store_free(&module->store);
+	module->store = dms_store_new(module->path, scheme);
+	if (module->store == NULL)
+		i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: Out of memory");
+}
+#else
 static struct passdb_module *
 dms_master_preinit(pool_t pool, const char *args)
 {
@@ -451,29 +578,17 @@ dms_master_preinit(pool_t pool, const char *args)
 
 	if (dms_args_parse(args, &parsed, &error) < 0)
 		i_fatal("passdb dms_master: %s", error);
-
-	module = p_new(pool, struct dms_master_passdb_module, 1);
-	module->path = p_strdup(pool, parsed.path);
-	module->username_format = p_strdup(pool, parsed.username_format);
-	module->format_is_user = strcmp(parsed.username_format,
-					 DMS_USERNAME_FORMAT_USER) == 0;
-	if (parsed.audit_file != NULL)
-		module->audit_file = p_strdup(pool, parsed.audit_file);
-	/* validated by dms_args_parse() */
-	if (dms_policy_parse_services(p_strdup(pool, parsed.default_services),
-				      &module->default_services, &error) < 0)
-		i_fatal("passdb dms_master: default_services: %s", error);
-	module->scheme = parsed.scheme;
-	module->separator = parsed.separator;
-	module->module.blocking = parsed.blocking;
-	module->module.default_pass_scheme = dms_scheme_name(parsed.scheme);
+	module = dms_master_module_new(pool, &parsed);
 	dms_args_free(&parsed);
-
-	module->store = dms_store_new(module->path, module->scheme);
-	if (module->store == NULL)
-		i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: Out of memory");
 	return &module->module;
 }
+
+static void
+dms_master_init_scheme(struct dms_master_passdb_module *module ATTR_UNUSED)
+{
+	/* scheme= in args, set by preinit */
+}
+#endif
 
 /* In the self-splitting way the whole "target*master" must pass Dovecot's
    own username checks before any passdb runs. */
@@ -521,6 +636,7 @@ static void dms_master_init(struct passdb_module *_module)
 			}
 		}
 	}
+	dms_master_init_scheme(module);
 	dms_master_check_userdbs(_module);
 	dms_master_passdb_register(module);
 	/* after preinit: the auth process no longer runs as root here */

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Run every test: build, Check unit tests (make check), then the
+# Run every test: build, Check unit tests (make check), fuzzing and
+# sanitizers, the Dovecot 2.4 smoke test in a Debian 13 root, then the
 # integration tests against a real Dovecot in a private namespace.
 # On a fresh Debian 12 machine it first installs what it needs (as root).
 set -eu
@@ -21,6 +22,9 @@ sh fuzz/run.sh 10
 
 echo "== sanitizers (ASan+UBSan): unit tests and setup CLI tests"
 sh tests/sanitizers.sh
+
+echo "== Dovecot 2.4: build and smoke test in a Debian 13 root"
+sh tests/dovecot24/smoke.sh
 
 echo "== integration tests (real Dovecot, private namespace)"
 exec sh tests/integration/run.sh "$@"

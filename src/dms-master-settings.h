@@ -1,0 +1,22 @@
+#ifndef DMS_MASTER_SETTINGS_H
+#define DMS_MASTER_SETTINGS_H
+
+/* Dovecot 2.4: the dms_master passdb's settings, declared to Dovecot's
+   config process by libauth_master_dms_settings.so and read by the
+   module with settings_get(). Compiled into both, as the settings
+   framework finds the info by name in each process. */
+
+#include "settings-parser.h"
+
+struct dms_master_settings {
+	pool_t pool;
+	const char *dms_master_path;
+	const char *dms_master_separator;
+	const char *dms_master_username_format;
+	const char *dms_master_default_services;
+	const char *dms_master_audit_file;
+};
+
+extern const struct setting_parser_info dms_master_setting_parser_info;
+
+#endif

@@ -1,0 +1,125 @@
+#!/bin/sh
+# Inside the Debian 13 root (tests/dovecot24/smoke.sh).
+set -eu
+# doveconf reads the mount table
+[ -e /etc/mtab ] || ln -s /proc/self/mounts /etc/mtab
+cd /build
+autoreconf -fi >/dev/null 2>&1
+./configure -q
+./configure 2>/dev/null | grep -q "built for Dovecot's 2.4 auth API" ||
+	{ echo "smoke: configure did not find the 2.4 API"; exit 1; }
+make -s >/dev/null 2>&1 || { make; exit 1; }
+install -m 644 src/.libs/auth_master_dms.so /usr/lib/dovecot/modules/auth/
+mkdir -p /usr/lib/dovecot/modules/settings
+install -m 644 src/.libs/libauth_master_dms_settings.so \
+	/usr/lib/dovecot/modules/settings/
+
+d=/tmp/dt
+mkdir -p $d/mail/example.com/user/new $d/mail/example.com/user/cur \
+	$d/mail/example.com/user/tmp
+printf 'Subject: Hello 2.4\r\n\r\nbody\r\n' > $d/mail/example.com/user/new/1.M1P1.x
+chown -R 65534:65534 $d/mail
+echo "admin|$(doveadm pw -s SHA512-CRYPT -p top-secret)" > $d/masters.cf
+echo "scoped|$(doveadm pw -s SHA512-CRYPT -p top-secret)|dms_allow=*@example.org" >> $d/masters.cf
+echo "user@example.com:$(doveadm pw -s SHA512-CRYPT -p secret)::::::" > $d/users
+chown root:dovecot $d/masters.cf $d/users
+chmod 0640 $d/masters.cf $d/users
+cat > $d/dovecot.conf <<CONF
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+protocols = imap
+listen = 127.0.0.1
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/dovecot.log
+ssl = no
+auth_allow_cleartext = yes
+auth_verbose = yes
+auth_failure_delay = 0
+mail_driver = maildir
+mail_path = $d/mail/%{user | domain}/%{user | username}
+auth_master_user_separator = *
+passdb dms_master {
+  driver = dms_master
+  master = yes
+  result_success = continue
+  dms_master_path = $d/masters.cf
+}
+passdb users {
+  driver = passwd-file
+  passwd_file_path = $d/users
+}
+userdb users {
+  driver = passwd-file
+  passwd_file_path = $d/users
+  fields {
+    uid = 65534
+    gid = 65534
+    home = $d/mail/%{user | domain}/%{user | username}
+  }
+  result_success = continue-ok
+}
+userdb dms_master {
+  driver = dms_master
+}
+service imap-login {
+  inet_listener imap {
+    port = 143
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+CONF
+fail() { echo "smoke: FAILED: $*"; tail -20 $d/dovecot.log; doveadm -c $d/dovecot.conf stop 2>/dev/null || :; exit 1; }
+doveconf -c $d/dovecot.conf -n >/dev/null || fail "doveconf refused the settings"
+dovecot -c $d/dovecot.conf
+python3 - <<PY || fail "IMAP logins"
+import imaplib, sys, time
+def login(user, password):
+    for _ in range(50):
+        try:
+            imap = imaplib.IMAP4("127.0.0.1", 143)
+            break
+        except OSError:
+            time.sleep(0.1)
+    try:
+        imap.login(user, password)
+    except imaplib.IMAP4.error as e:
+        return "NO", str(e)
+    imap.select("INBOX", readonly=True)
+    typ, data = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    imap.logout()
+    return "OK", data[0][1].decode().strip()
+checks = [
+    ("user@example.com*admin", "top-secret", "OK"),
+    ("user@example.com*admin", "wrong", "NO"),
+    ("user@example.com*nobody", "top-secret", "NO"),
+    ("user@example.com*scoped", "top-secret", "NO"),   # dms_allow
+    ("user@example.com", "secret", "OK"),
+]
+for user, password, want in checks:
+    got = login(user, password)
+    print("smoke: IMAP %s: %s %s" % (user, got[0], got[1]))
+    if got[0] != want:
+        sys.exit(1)
+PY
+grep -q "Master user logging in as user@example.com" $d/dovecot.log || fail "no master login in the log"
+grep -q "stage=session master=admin target=user@example.com" $d/dovecot.log || fail "no session audit"
+grep -q "refused by rule allow" $d/dovecot.log || fail "no policy refusal"
+doveadm -c $d/dovecot.conf stop
+
+# start-up errors: one clear line each
+for bad in "dms_master_username_format = %Lu|dms_master_username_format %Lu: 2.3's %-variables are not expanded" \
+	   "dms_master_separator = ab|dms_master_separator ab: one"; do
+	setting=${bad%%|*}
+	want=${bad#*|}
+	sed "s|  dms_master_path = $d/masters.cf|&\n  $setting|" $d/dovecot.conf > $d/bad.conf
+	: > $d/dovecot.log
+	dovecot -c $d/bad.conf
+	doveadm -c $d/bad.conf auth test -x protocol=imap "user@example.com*admin" top-secret >/dev/null 2>&1 || :
+	doveadm -c $d/bad.conf stop
+	grep -q "Fatal: passdb dms_master: $want" $d/dovecot.log || fail "no start-up error for $setting"
+	echo "smoke: $setting refused: $(grep -o 'Fatal: passdb dms_master: .*' $d/dovecot.log | head -n 1)"
+done
+echo "smoke: Dovecot $(dovecot --version): all checks passed"
