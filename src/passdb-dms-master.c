@@ -24,7 +24,7 @@
 #include "dovecot-compat.h"
 #ifdef DMS_DOVECOT_24
 #  include "settings.h"
-#  include "dms-master-settings.h"
+#  include "passdb-dms-master-settings.h"
 #endif
 
 /* What a request asks of the store. */

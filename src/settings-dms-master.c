@@ -4,7 +4,7 @@
 
 #include "lib.h"
 #include "settings-parser.h"
-#include "dms-master-settings.h"
+#include "passdb-dms-master-settings.h"
 
 const char *auth_master_dms_settings_version = DOVECOT_ABI_VERSION;
 const struct setting_parser_info *auth_master_dms_settings_set_infos[] = {

@@ -1,5 +1,5 @@
-#ifndef DMS_MASTER_SETTINGS_H
-#define DMS_MASTER_SETTINGS_H
+#ifndef PASSDB_DMS_MASTER_SETTINGS_H
+#define PASSDB_DMS_MASTER_SETTINGS_H
 
 /* Dovecot 2.4: the dms_master passdb's settings, declared to Dovecot's
    config process by libauth_master_dms_settings.so and read by the

@@ -1,4 +1,4 @@
-/* Dovecot 2.4: the dms_master passdb's settings (dms-master-settings.h).
+/* Dovecot 2.4: the dms_master passdb's settings (passdb-dms-master-settings.h).
    They mean what the 2.3 args did: dms_master_path was PATH,
    dms_master_separator separator=, dms_master_username_format
    username_format=, dms_master_default_services default_services=,
@@ -7,7 +7,7 @@
 
 #include "lib.h"
 #include "settings-parser.h"
-#include "dms-master-settings.h"
+#include "passdb-dms-master-settings.h"
 
 #undef DEF
 #define DEF(type, name) \
