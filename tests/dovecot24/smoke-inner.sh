@@ -109,6 +109,45 @@ grep -q "stage=session master=admin target=user@example.com" $d/dovecot.log || f
 grep -q "refused by rule allow" $d/dovecot.log || fail "no policy refusal"
 doveadm -c $d/dovecot.conf stop
 
+# the self-splitting way, and auth-workers (use_worker = yes)
+quick() {
+	: > $d/dovecot.log
+	dovecot -c $1
+	python3 - <<PY || fail "IMAP logins ($2)"
+import imaplib, sys, time
+def login(user, password):
+    for _ in range(50):
+        try:
+            imap = imaplib.IMAP4("127.0.0.1", 143)
+            break
+        except OSError:
+            time.sleep(0.1)
+    try:
+        imap.login(user, password)
+    except imaplib.IMAP4.error:
+        return "NO"
+    imap.logout()
+    return "OK"
+for user, password, want in [("user@example.com*admin", "top-secret", "OK"),
+                             ("user@example.com*admin", "wrong", "NO"),
+                             ("user@example.com", "secret", "OK")]:
+    if login(user, password) != want:
+        print("smoke: %s: not %s" % (user, want))
+        sys.exit(1)
+print("smoke: $2: master login OK, wrong password refused")
+PY
+	doveadm -c $1 stop
+}
+sed -e '/^auth_master_user_separator/d' -e '/^  master = yes/d' \
+	-e 's/^auth_verbose = yes/&\nauth_username_chars = abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@*/' \
+	$d/dovecot.conf > $d/selfsplit.conf
+quick $d/selfsplit.conf "self-splitting way"
+grep -q "Master user logging in as user@example.com" $d/dovecot.log ||
+	fail "self-splitting: no master login in the log"
+sed "s|  dms_master_path = $d/masters.cf|&\n  use_worker = yes|" $d/dovecot.conf > $d/worker.conf
+quick $d/worker.conf "use_worker = yes"
+grep -q "auth-worker" $d/dovecot.log || fail "use_worker: no auth-worker in the log"
+
 # start-up errors: one clear line each
 for bad in "dms_master_username_format = %Lu|dms_master_username_format %Lu: 2.3's %-variables are not expanded" \
 	   "dms_master_separator = ab|dms_master_separator ab: one"; do
