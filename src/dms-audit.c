@@ -270,10 +270,10 @@ int dms_audit_append(const char *path, const struct dms_path_trust *trust,
 		     const char *line, const char **error_r)
 {
 	static char error_buf[PATH_MAX + 256];
-	char resolved[PATH_MAX], why[PATH_MAX + 128];
+	char resolved[PATH_MAX];
 	size_t len = strlen(line);
 	struct stat st;
-	const char *untrusted;
+	bool untrusted;
 	ssize_t ret;
 	int fd;
 
@@ -287,8 +287,7 @@ int dms_audit_append(const char *path, const struct dms_path_trust *trust,
 		return -1;
 	}
 	if (dms_path_check(path, trust, true, resolved, sizeof(resolved),
-			   why, sizeof(why)) < 0) {
-		snprintf(error_buf, sizeof(error_buf), "%s", why);
+			   error_buf, sizeof(error_buf)) < 0) {
 		*error_r = error_buf;
 		return -1;
 	}
@@ -306,11 +305,16 @@ int dms_audit_append(const char *path, const struct dms_path_trust *trust,
 		(void)close(fd);
 		return -1;
 	}
-	untrusted = !S_ISREG(st.st_mode) ? "is not a regular file" :
-		dms_path_stat_untrusted(&st, trust);
-	if (untrusted != NULL) {
-		snprintf(error_buf, sizeof(error_buf), "untrusted path: %s %s",
-			 resolved, untrusted);
+	if (S_ISREG(st.st_mode)) {
+		untrusted = dms_path_stat_check(resolved, &st, trust,
+						error_buf,
+						sizeof(error_buf)) < 0;
+	} else {
+		snprintf(error_buf, sizeof(error_buf), "untrusted path: %s "
+			 "is not a regular file", resolved);
+		untrusted = true;
+	}
+	if (untrusted) {
 		*error_r = error_buf;
 		(void)close(fd);
 		return -1;

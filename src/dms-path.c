@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *dms_path_stat_untrusted(const struct stat *st,
-				    const struct dms_path_trust *trust)
+static const char *stat_untrusted(const struct stat *st,
+				  const struct dms_path_trust *trust)
 {
 	bool sticky_dir = S_ISDIR(st->st_mode) &&
 		(st->st_mode & S_ISVTX) != 0;
@@ -38,9 +38,9 @@ static int path_fail(char *error, size_t error_size, const char *path,
 	return -1;
 }
 
-static int check_stat(const char *path, const struct stat *st,
-		      const struct dms_path_trust *trust,
-		      char *error, size_t error_size)
+int dms_path_stat_check(const char *path, const struct stat *st,
+			const struct dms_path_trust *trust,
+			char *error, size_t error_size)
 {
 	const char *why;
 
@@ -51,7 +51,7 @@ static int check_stat(const char *path, const struct stat *st,
 			"is a symbolic link not owned by root or the "
 			"trusted user" : NULL;
 	} else {
-		why = dms_path_stat_untrusted(st, trust);
+		why = stat_untrusted(st, trust);
 	}
 	if (why == NULL)
 		return 0;
@@ -99,7 +99,7 @@ int dms_path_check(const char *path, const struct dms_path_trust *trust,
 	}
 	cur[0] = '\0';
 	if (lstat("/", &st) < 0 ||
-	    check_stat("/", &st, trust, error, error_size) < 0)
+	    dms_path_stat_check("/", &st, trust, error, error_size) < 0)
 		return -1;
 
 	/* every name on the way, and every directory a link leads to */
@@ -142,7 +142,7 @@ int dms_path_check(const char *path, const struct dms_path_trust *trust,
 				 next, strerror(errno));
 			return -1;
 		}
-		if (check_stat(next, &st, trust, error, error_size) < 0)
+		if (dms_path_stat_check(next, &st, trust, error, error_size) < 0)
 			return -1;
 		if (S_ISLNK(st.st_mode)) {
 			ssize_t n;

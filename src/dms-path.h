@@ -30,8 +30,11 @@ int dms_path_check(const char *path, const struct dms_path_trust *trust,
 		   bool may_be_missing, char *resolved, size_t resolved_size,
 		   char *error, size_t error_size);
 
-/* The check for one stat() result: NULL when trusted, else why not. */
-const char *dms_path_stat_untrusted(const struct stat *st,
-				    const struct dms_path_trust *trust);
+/* The check of one name on the way, for a stat() result of PATH (an
+   fstat() of what was opened, too): 0, or -1 with "untrusted path: PATH
+   is ... (uid, gid, mode)" in ERROR. */
+int dms_path_stat_check(const char *path, const struct stat *st,
+			const struct dms_path_trust *trust,
+			char *error, size_t error_size);
 
 #endif

@@ -506,32 +506,17 @@ static int store_fail(struct dms_store *store, const char **error_r,
 	return -1;
 }
 
-/* Who may change the store decides who can log in as anyone: refuse a
-   file that anyone but root and this process's user and group can write,
-   and warn about one that others can read (the hashes can be cracked
+/* Who may change the store decides who can log in as anyone: the file
+   that was opened must be trusted as its path was (dms-path.h), and one
+   that others can read is warned about (the hashes can be cracked
    offline). */
 static int check_permissions(struct dms_store *store, const struct stat *st,
 			     struct parse_ctx *ctx, const char **error_r)
 {
 	mode_t mode = st->st_mode & 07777;
 
-	if (st->st_uid != 0 && st->st_uid != store->trust.uid) {
-		snprintf(store->error, sizeof(store->error),
-			 "%s is owned by uid %u, not by root or the auth "
-			 "process (uid %u): refusing to use it",
-			 store->path, (unsigned int)st->st_uid,
-			 (unsigned int)store->trust.uid);
-		*error_r = store->error;
-		return -1;
-	}
-	if ((mode & S_IWOTH) != 0 ||
-	    ((mode & S_IWGRP) != 0 && st->st_gid != 0 &&
-	     st->st_gid != store->trust.gid)) {
-		snprintf(store->error, sizeof(store->error),
-			 "%s is writable by others (mode %04o, gid %u): "
-			 "refusing to use it; chmod 0640 it",
-			 store->path, (unsigned int)mode,
-			 (unsigned int)st->st_gid);
+	if (dms_path_stat_check(store->path, st, &store->trust, store->error,
+				sizeof(store->error)) < 0) {
 		*error_r = store->error;
 		return -1;
 	}
