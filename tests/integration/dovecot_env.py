@@ -50,6 +50,18 @@ def group_running(pgid):
     return False
 
 
+def terminate(proc):
+    """SIGTERM, then SIGKILL if PROC has not ended within TIMEOUT."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=TIMEOUT)
+
+
 CONF = """
 protocols = imap pop3
 listen = 127.0.0.1
@@ -261,14 +273,8 @@ class Dovecot:
         raise RuntimeError("dovecot did not listen: %s" % self.log())
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=TIMEOUT)
         if self.proc is not None:
+            terminate(self.proc)
             # the master is gone; its children (login processes holding
             # the listening ports) may not be yet: wait for the process
             # group, so that the next instance gets the ports

@@ -5,13 +5,12 @@ made."""
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 
-from dovecot_env import TIMEOUT
+from dovecot_env import TIMEOUT, terminate
 
 SUFFIX = "dc=example,dc=com"
 ROOT_DN = "cn=admin," + SUFFIX
@@ -121,12 +120,6 @@ class Slapd:
         os.chmod(path, 0o644)
 
     def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=TIMEOUT)
+        terminate(self.proc)
         self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

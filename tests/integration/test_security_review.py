@@ -46,19 +46,27 @@ def n_passdb_asked(server, mark):
     return "passwd-file(%s*" % TARGET in server.log_since(mark)
 
 
-@pytest.mark.parametrize("master,password", [
+# failed master logins of the target, for every passdb after the module
+FAILED_MASTER_LOGINS = [
     ("admin", "secret"),        # the target's own password
     ("admin", "wrong"),         # a mistyped master password
     ("nobody", PW),             # an unknown master
     ("", "secret"),             # an empty master
-])
+]
+
+
+def assert_master_login_fails(server, master, password):
+    """Over IMAP and with doveadm auth test."""
+    assert_auth_failure(server.imap_login(TARGET + "*" + master, password))
+    rc, out = server.doveadm_auth_test(TARGET + "*" + master, password)
+    assert rc != 0, out
+
+
+@pytest.mark.parametrize("master,password", FAILED_MASTER_LOGINS)
 def test_failed_master_login_stays_with_dms_master(fallthrough, master,
                                                    password):
     mark = fallthrough.log_mark()
-    assert_auth_failure(fallthrough.imap_login(TARGET + "*" + master,
-                                               password))
-    rc, out = fallthrough.doveadm_auth_test(TARGET + "*" + master, password)
-    assert rc != 0, out
+    assert_master_login_fails(fallthrough, master, password)
     assert not n_passdb_asked(fallthrough, mark), fallthrough.log_since(mark)
 
 
@@ -105,20 +113,11 @@ def ldap_asked_for(slapd, mark, uid):
     return "(uid=%s)" % uid in log or 'dn="uid=%s,' % uid in log
 
 
-@pytest.mark.parametrize("master,password", [
-    ("admin", "secret"),        # the target's own password
-    ("admin", "wrong"),         # a mistyped master password
-    ("nobody", PW),             # an unknown master
-    ("", "secret"),             # an empty master
-])
+@pytest.mark.parametrize("master,password", FAILED_MASTER_LOGINS)
 def test_failed_master_login_never_reaches_ldap(ldap_fallthrough, slapd,
                                                 master, password):
     mark = slapd.log_mark()
-    assert_auth_failure(ldap_fallthrough.imap_login(TARGET + "*" + master,
-                                                    password))
-    rc, out = ldap_fallthrough.doveadm_auth_test(TARGET + "*" + master,
-                                                 password)
-    assert rc != 0, out
+    assert_master_login_fails(ldap_fallthrough, master, password)
     assert not ldap_asked_for(slapd, mark, "user"), slapd.log_since(mark)
 
 
