@@ -15,11 +15,10 @@ rm -rf "$root/build" "$root/tmp/dt"
 mkdir -p "$root/build"
 (cd "$top" && git ls-files -co --exclude-standard | tar -cf - -T -) |
 	tar -xf - -C "$root/build"
-cp "$top/tests/dovecot24/smoke-inner.sh" "$root/build/smoke-inner.sh"
 exec unshare --mount --net --propagation private -- sh -c '
 	set -eu
 	ip link set lo up
 	mount -t proc proc "$1/proc"
 	mount --bind /dev "$1/dev"
-	chroot "$1" sh /build/smoke-inner.sh
+	chroot "$1" sh /build/tests/dovecot24/smoke-inner.sh
 ' sh "$root"

@@ -2,7 +2,24 @@
 
 #include "test-dms.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+void test_tmpdir_make(char *dir, size_t dir_size, const char *template_)
+{
+	ck_assert_uint_lt(strlen(template_), dir_size);
+	strcpy(dir, template_);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+int test_tmpdir_remove(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
 
 int main(void)
 {

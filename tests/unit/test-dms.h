@@ -2,6 +2,12 @@
 #define TEST_DMS_H
 
 #include <check.h>
+#include <stddef.h>
+
+/* A new directory from mkdtemp(TEMPLATE) in DIR (DIR_SIZE bytes),
+   asserted; and its removal with everything in it: 0 when it is gone. */
+void test_tmpdir_make(char *dir, size_t dir_size, const char *template_);
+int test_tmpdir_remove(const char *dir);
 
 Suite *login_suite(void);
 Suite *password_suite(void);

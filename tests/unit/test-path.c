@@ -12,16 +12,12 @@ static char dir[64];
 
 static void path_setup(void)
 {
-	strcpy(dir, "/tmp/dms-path-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	test_tmpdir_make(dir, sizeof(dir), "/tmp/dms-path-XXXXXX");
 }
 
 static void path_teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (test_tmpdir_remove(dir) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 

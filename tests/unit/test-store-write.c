@@ -13,17 +13,13 @@ static char dir[64], path[128];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/dms-write-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	test_tmpdir_make(dir, sizeof(dir), "/tmp/dms-write-XXXXXX");
 	snprintf(path, sizeof(path), "%s/store", dir);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(test_tmpdir_remove(dir), 0);
 }
 
 static char *slurp(void)

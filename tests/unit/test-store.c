@@ -293,16 +293,12 @@ static char tmpdir[64];
 
 static void tmp_setup(void)
 {
-	strcpy(tmpdir, "/tmp/dms-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	test_tmpdir_make(tmpdir, sizeof(tmpdir), "/tmp/dms-test-XXXXXX");
 }
 
 static void tmp_teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
+	if (test_tmpdir_remove(tmpdir) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
