@@ -5,9 +5,16 @@
 # mmdebstrap is taken from Debian 12's archive with apt-get download.
 #
 #   scripts/debian13-root.sh ROOT     (does nothing when ROOT is complete)
+#
+# The same packages as scripts/deps.sh installs on Debian 12, so that the
+# whole test suite runs in the root. A root made with another package list
+# is made again.
 set -eu
 root=${1:?usage: debian13-root.sh ROOT}
-[ -e "$root/.dms-complete" ] && exit 0
+packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,dovecot-ldap,\
+gcc,libc6-dev,make,autoconf,automake,libtool,pkg-config,libcrypt-dev,check,\
+python3,python3-pytest,sasl2-bin,procps,slapd,ldap-utils,valgrind
+[ "$(cat "$root/.dms-complete" 2>/dev/null)" = "$packages" ] && exit 0
 [ "$(id -u)" = 0 ] || { echo "debian13-root: needs root" >&2; exit 1; }
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/* *$/\1/p' \
 	/etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
@@ -19,6 +26,7 @@ trap 'rm -rf "$work"' EXIT
 dpkg-deb -x "$work"/mmdebstrap_*.deb "$work/x"
 rm -rf "$root"
 "$work/x/usr/bin/mmdebstrap" --quiet --mode=root --variant=apt \
-	--include=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,gcc,libc6-dev,make,autoconf,automake,libtool,pkg-config,libcrypt-dev,check,python3 \
+	--include="$packages" \
+	--customize-hook='printf "#!/bin/sh\nexit 101\n" > "$1/usr/sbin/policy-rc.d"; chmod 755 "$1/usr/sbin/policy-rc.d"' \
 	trixie "$root" "deb $mirror trixie main"
-touch "$root/.dms-complete"
+echo "$packages" > "$root/.dms-complete"

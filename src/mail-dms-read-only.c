@@ -6,6 +6,8 @@
    what ACLs do not cover and fails closed where they would not hold:
    - SUBSCRIBE/UNSUBSCRIBE are refused: the ACL plugin lets anyone who
      may see a mailbox change the subscription list;
+   - CREATE, DELETE, RENAME and mailbox updates are refused whatever the
+     ACLs say;
    - a read-only session without an active ACL plugin is refused;
    - a mailbox that a read-only session could change (a write, insert,
      expunge, create, delete or admin right left by the site's ACLs, e.g.
@@ -19,6 +21,11 @@
 #include "mailbox-list-private.h"
 #include "acl-plugin.h"
 #include "acl-storage.h"
+#ifdef DMS_DOVECOT_24
+#  include "settings.h"
+#  include "acl-settings.h"
+#  include "mail-dms-read-only-settings.h"
+#endif
 
 #define DMS_RO_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, dms_ro_storage_module)
@@ -122,6 +129,58 @@ static int dms_ro_mailbox_open(struct mailbox *box)
 	return 0;
 }
 
+/* Creating, changing, deleting and renaming mailboxes is refused whatever
+   the ACLs say: Dovecot 2.4's global ACL settings do not cover a new
+   top-level mailbox, so CREATE went through there. Dovecot's own
+   internal operations (MAILBOX_FLAG_IGNORE_ACLS, e.g. INBOX autocreate)
+   are left alone. */
+static bool dms_ro_refuse(struct mailbox *box)
+{
+	if ((box->flags & MAILBOX_FLAG_IGNORE_ACLS) != 0)
+		return FALSE;
+	mail_storage_set_error(box->storage, MAIL_ERROR_PERM, DMS_RO_REFUSED);
+	return TRUE;
+}
+
+static int
+dms_ro_create_box(struct mailbox *box, const struct mailbox_update *update,
+		  bool directory)
+{
+	union mailbox_module_context *mbox = DMS_RO_CONTEXT(box);
+
+	if (dms_ro_refuse(box))
+		return -1;
+	return mbox->super.create_box(box, update, directory);
+}
+
+static int
+dms_ro_update_box(struct mailbox *box, const struct mailbox_update *update)
+{
+	union mailbox_module_context *mbox = DMS_RO_CONTEXT(box);
+
+	if (dms_ro_refuse(box))
+		return -1;
+	return mbox->super.update_box(box, update);
+}
+
+static int dms_ro_delete_box(struct mailbox *box)
+{
+	union mailbox_module_context *mbox = DMS_RO_CONTEXT(box);
+
+	if (dms_ro_refuse(box))
+		return -1;
+	return mbox->super.delete_box(box);
+}
+
+static int dms_ro_rename_box(struct mailbox *src, struct mailbox *dest)
+{
+	union mailbox_module_context *mbox = DMS_RO_CONTEXT(src);
+
+	if (dms_ro_refuse(src))
+		return -1;
+	return mbox->super.rename_box(src, dest);
+}
+
 static void dms_ro_mailbox_allocated(struct mailbox *box)
 {
 	struct mailbox_vfuncs *v = box->vlast;
@@ -133,6 +192,10 @@ static void dms_ro_mailbox_allocated(struct mailbox *box)
 	mbox->super = *v;
 	box->vlast = &mbox->super;
 	v->open = dms_ro_mailbox_open;
+	v->create_box = dms_ro_create_box;
+	v->update_box = dms_ro_update_box;
+	v->delete_box = dms_ro_delete_box;
+	v->rename_box = dms_ro_rename_box;
 	MODULE_CONTEXT_SET_SELF(box, dms_ro_storage_module, mbox);
 }
 
@@ -150,18 +213,70 @@ static void dms_ro_mailbox_list_created(struct mailbox_list *list)
 	MODULE_CONTEXT_SET_SELF(list, dms_ro_mailbox_list_module, llist);
 }
 
+#ifdef DMS_DOVECOT_24
+/* 2.4: userdb fields are settings; a lookup that fails counts as read-only
+   (fail closed: the session is refused below). */
+static bool dms_ro_wanted(struct mail_user *user)
+{
+	const struct dms_read_only_settings *set;
+	const char *error;
+	bool ret;
+
+	if (settings_get(user->event, &dms_read_only_setting_parser_info, 0,
+			 &set, &error) < 0) {
+		e_error(user->event, "dms_read_only: %s", error);
+		return TRUE;
+	}
+	ret = set->dms_read_only;
+	settings_free(set);
+	return ret;
+}
+
+/* 2.4: the ACL plugin's user context exists whenever it is loaded; it
+   enforces only with an acl_driver. */
+static bool dms_ro_acl_active(struct mail_user *user)
+{
+	const struct acl_settings *set;
+	const char *error;
+	bool ret;
+
+	if (ACL_USER_CONTEXT(user) == NULL)
+		return FALSE;
+	if (settings_get(user->event, &acl_setting_parser_info, 0,
+			 &set, &error) < 0) {
+		e_error(user->event, "dms_read_only: %s", error);
+		return FALSE;
+	}
+	ret = set->acl_driver[0] != '\0';
+	settings_free(set);
+	return ret;
+}
+#  define DMS_RO_NO_ACL "no acl_driver setting"
+#else
+static bool dms_ro_wanted(struct mail_user *user)
+{
+	return mail_user_plugin_getenv_bool(user, "dms_read_only");
+}
+
+/* the ACL plugin's hook ran first (lib01 before lib30): without an acl
+   setting it leaves no context and enforces nothing */
+static bool dms_ro_acl_active(struct mail_user *user)
+{
+	return ACL_USER_CONTEXT(user) != NULL;
+}
+#  define DMS_RO_NO_ACL "no acl setting"
+#endif
+
 static void dms_ro_mail_user_created(struct mail_user *user)
 {
 	struct dms_ro_user *ruser;
 
-	if (!mail_user_plugin_getenv_bool(user, "dms_read_only"))
+	if (!dms_ro_wanted(user))
 		return;
-	/* the ACL plugin's hook ran first (lib01 before lib30): without an
-	   acl setting it leaves no context and enforces nothing */
-	if (ACL_USER_CONTEXT(user) == NULL) {
+	if (!dms_ro_acl_active(user)) {
 		user->error = p_strdup(user->pool,
 			"dms_read_only: read-only master session refused: "
-			"the ACL plugin is not active (no acl setting; see "
+			"the ACL plugin is not active ("DMS_RO_NO_ACL"; see "
 			"conf.d/dms-master-read-only.conf.ext)");
 		return;
 	}

@@ -42,8 +42,16 @@ static void dms_master_set_read_only(struct auth_request *request)
 	/* appended to the session's mail_plugins, whatever a protocol { }
 	   block left in it: the ACL plugin enforces, dms_read_only refuses
 	   the rest and fails closed when ACLs would not hold */
+#ifdef DMS_DOVECOT_24
+	/* 2.4: mail_plugins is a boollist, added to element by element
+	   ("mail_plugins+" makes the mail process panic) */
+	auth_request_set_userdb_field(request, "mail_plugins/acl", "yes");
+	auth_request_set_userdb_field(request, "mail_plugins/dms_read_only",
+				      "yes");
+#else
 	auth_request_set_userdb_field(request, "mail_plugins+",
 				      " acl dms_read_only");
+#endif
 }
 
 static enum userdb_result

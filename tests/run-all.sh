@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run every test: build, Check unit tests (make check), fuzzing and
-# sanitizers, the Dovecot 2.4 smoke test in a Debian 13 root, then the
-# integration tests against a real Dovecot in a private namespace.
+# sanitizers, the Dovecot 2.4 smoke and integration tests in a Debian 13
+# root, then the integration tests against Dovecot 2.3 in a private
+# namespace.
 # On a fresh Debian 12 machine it first installs what it needs (as root).
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,8 +24,10 @@ sh fuzz/run.sh 10
 echo "== sanitizers (ASan+UBSan): unit tests and setup CLI tests"
 sh tests/sanitizers.sh
 
-echo "== Dovecot 2.4: build and smoke test in a Debian 13 root"
-sh tests/dovecot24/smoke.sh
+echo "== Dovecot 2.4: build, smoke test and integration tests in a Debian 13 root"
+# the tests not yet ported to 2.4 are listed, with why, in not-yet-2.4.txt
+deselect=$(sed -n 's/^\(tests\/[^ ]*\).*/--deselect \1/p' tests/dovecot24/not-yet-2.4.txt)
+sh tests/dovecot24/run.sh -q -rfE $deselect tests/integration
 
 echo "== integration tests (real Dovecot, private namespace)"
 exec sh tests/integration/run.sh "$@"

@@ -21,6 +21,50 @@ TIMEOUT = 10      # seconds, for every client and wait
 TOP = os.environ.get("DMS_TOP", os.path.join(os.path.dirname(__file__),
                                              "..", ".."))
 
+# The Dovecot under test: 2.3 on Debian 12, 2.4 in the Debian 13 root
+# (tests/dovecot24/run.sh). The configurations differ; the tests do not.
+DOVECOT_VERSION = subprocess.run(["dovecot", "--version"], check=True,
+                                 capture_output=True, text=True,
+                                 timeout=TIMEOUT).stdout.strip()
+DOVECOT24 = DOVECOT_VERSION.startswith("2.4")
+
+
+def pick(conf23, conf24):
+    """The text for the Dovecot under test."""
+    return conf24 if DOVECOT24 else conf23
+
+
+def var24(text):
+    """2.3's %-variables in a test's format, in 2.4's syntax."""
+    for old, new in (("%Lu", "%{user | lower}"), ("%u", "%{user}"),
+                     ("%n", "%{user | username}"),
+                     ("%d", "%{user | domain}")):
+        text = text.replace(old, new)
+    return text
+
+
+# the dms_master passdb's 2.3 args, as 2.4 settings (README's table)
+ARGS24 = {"separator": "dms_master_separator",
+          "username_format": "dms_master_username_format",
+          "default_services": "dms_master_default_services",
+          "audit_file": "dms_master_audit_file",
+          "scheme": "default_password_scheme",
+          "blocking": "use_worker"}
+
+
+def args24(args, store):
+    """passdb args, e.g. "blocking=yes audit_file=F", as the settings
+    lines of a 2.4 passdb block. An empty store leaves the path unset."""
+    lines = ["  dms_master_path = %s" % store] if store else []
+    for word in args.split():
+        key, _, value = word.partition("=")
+        if key in ("username_format",):
+            value = var24(value)
+        if key == "default_services":
+            value = value.replace(",", " ")
+        lines.append("  %s = %s" % (ARGS24.get(key, key), value))
+    return "\n".join(lines)
+
 USERS = {"user@example.com": "secret", "other@example.org": "other-secret"}
 MASTERS = {"admin": "top-secret", "backup": "backup-pass"}
 
@@ -127,12 +171,89 @@ userdb {{
 {userdb_tail}
 """
 
+CONF24 = """
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+protocols = imap pop3
+listen = 127.0.0.1
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+ssl = no
+auth_allow_cleartext = yes
+auth_mechanisms = plain login cram-md5
+auth_verbose = yes
+auth_failure_delay = 0
+first_valid_uid = 1
+mail_driver = maildir
+mail_path = {tmp}/mail/%{{user | domain}}/%{{user | username}}
+mail_log_prefix = "%{{protocol}}(%{{user}})<master=%{{auth_user}}>: "
+service imap-login {{
+  inet_listener imap {{
+    listen = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    listen = 127.0.0.1
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0600
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+{auth}
+passdb users {{
+  driver = passwd-file
+  passwd_file_path = {tmp}/users
+  default_password_scheme = SHA512-CRYPT
+  auth_username_format = %{{user}}
+  fields {{
+    seen_master = %{{master_user}}
+  }}
+}}
+userdb users {{
+  driver = passwd-file
+  passwd_file_path = {tmp}/users
+  auth_username_format = %{{user}}
+  fields {{
+    uid:default = {uid}
+    gid:default = {gid}
+    home:default = {tmp}/mail/%{{user | domain}}/%{{user | username}}
+  }}
+  result_success = continue-ok
+}}
+{extra}
+{userdb_tail}
+"""
+
 # conf.d/auth-dms-userdb.conf.ext: last, after any userdb in extra
-USERDB_TAIL = """
+USERDB_TAIL = pick("""
 userdb {
   driver = dms_master
 }
-"""
+""", """
+userdb dms_master {
+  driver = dms_master
+}
+""")
 
 AUTH_MASTER = """
 auth_master_user_separator = *
@@ -165,6 +286,40 @@ passdb {{
 }}
 """
 
+AUTH_MASTER24 = """
+auth_master_user_separator = *
+passdb dms_master {{
+  driver = dms_master
+{args}
+  master = yes
+  result_success = continue
+}}
+"""
+
+AUTH_SELFSPLIT24 = """
+auth_username_chars = abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@*
+passdb dms_master {{
+  driver = dms_master
+{args}
+  result_success = continue
+}}
+"""
+
+AUTH_PASSWD_FILE24 = """
+auth_master_user_separator = *
+passdb passdb-master {{
+  driver = passwd-file
+  passwd_file_path = {store}
+  default_password_scheme = SHA512-CRYPT
+  auth_username_format = %{{user}}
+  master = yes
+  result_success = continue
+}}
+"""
+
+if DOVECOT24:
+    AUTH_MASTER, AUTH_SELFSPLIT = AUTH_MASTER24, AUTH_SELFSPLIT24
+    AUTH_PASSWD_FILE = AUTH_PASSWD_FILE24
 AUTH = {"master": AUTH_MASTER, "selfsplit": AUTH_SELFSPLIT}
 
 
@@ -201,9 +356,13 @@ class Dovecot:
         fields = dict(tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID,
                       imap_port=imap_port, pop3_port=pop3_port, extra=extra,
                       userdb_tail=userdb_tail)
-        fields["auth"] = auth_tmpl.format(args=args, store=self.store)
+        if DOVECOT24:
+            fields["auth"] = auth_tmpl.format(args=args24(args, self.store),
+                                              store=self.store)
+        else:
+            fields["auth"] = auth_tmpl.format(args=args, store=self.store)
         with open(self.conf, "w") as f:
-            f.write(CONF.format(**fields))
+            f.write(pick(CONF, CONF24).format(**fields))
         self.write_users(USERS)
         self.write_masters(MASTERS)
         self.deliver("user@example.com", "Hello from the INBOX")
@@ -377,8 +536,10 @@ class Dovecot:
         return "OK", count
 
     def doveadm_auth_test(self, user, password, service="imap"):
+        # 2.4 calls the service "protocol"
+        field = pick("service=", "protocol=") + service
         out = subprocess.run(["doveadm", "-c", self.conf, "auth", "test",
-                              "-x", "service=" + service, user, password],
+                              "-x", field, user, password],
                              capture_output=True, text=True, timeout=TIMEOUT)
         return out.returncode, out.stdout + out.stderr
 

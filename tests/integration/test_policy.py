@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from dovecot_env import TIMEOUT, USERS, Dovecot, doveadm_pw
+from dovecot_env import DOVECOT24, TIMEOUT, USERS, Dovecot, doveadm_pw
 from test_logins import TARGET, assert_auth_failure
 
 TOP = os.environ.get("DMS_TOP", ".")
@@ -46,6 +46,10 @@ def shipped(name):
 
 def policy_extra():
     """The shipped mail-side snippets, the ACL file read from the tree."""
+    if DOVECOT24:
+        # 2.4: the ACL rule is a setting, in the snippet itself
+        return (shipped("2.4/dms-master-read-only.conf.ext") +
+                shipped("2.4/dms-master-stats.conf.ext"))
     ro = shipped("dms-master-read-only.conf.ext").replace(
         "/etc/dovecot/conf.d/dms-master-read-only.acl",
         "@TMP@/dms-master-read-only.acl")
