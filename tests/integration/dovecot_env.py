@@ -58,7 +58,7 @@ def args24(args, store):
     lines = ["  dms_master_path = %s" % store] if store else []
     for word in args.split():
         key, _, value = word.partition("=")
-        if key in ("username_format",):
+        if key == "username_format":
             value = var24(value)
         if key == "default_services":
             value = value.replace(",", " ")
@@ -106,23 +106,11 @@ def terminate(proc):
         proc.wait(timeout=TIMEOUT)
 
 
-CONF = """
-protocols = imap pop3
-listen = 127.0.0.1
-base_dir = {tmp}/run
-state_dir = {tmp}/state
-log_path = {tmp}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5
-auth_verbose = yes
-auth_failure_delay = 0
-first_valid_uid = 1
-mail_location = maildir:{tmp}/mail/%d/%n
-mail_log_prefix = "%s(%u)<master=%{{auth_user}}>: "
-service imap-login {{
+# The services of both versions' configurations: 2.4 calls a listener's
+# address "listen".
+SERVICES = """service imap-login {{
   inet_listener imap {{
-    address = 127.0.0.1
+    {listen_key} = 127.0.0.1
     port = {imap_port}
   }}
   inet_listener imaps {{
@@ -131,7 +119,7 @@ service imap-login {{
 }}
 service pop3-login {{
   inet_listener pop3 {{
-    address = 127.0.0.1
+    {listen_key} = 127.0.0.1
     port = {pop3_port}
   }}
   inet_listener pop3s {{
@@ -153,7 +141,23 @@ service stats {{
     mode = 0666
   }}
 }}
-{auth}
+"""
+
+CONF = """
+protocols = imap pop3
+listen = 127.0.0.1
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5
+auth_verbose = yes
+auth_failure_delay = 0
+first_valid_uid = 1
+mail_location = maildir:{tmp}/mail/%d/%n
+mail_log_prefix = "%s(%u)<master=%{{auth_user}}>: "
+{services}{auth}
 passdb {{
   driver = passwd-file
   args = scheme=SHA512-CRYPT username_format=%u {tmp}/users
@@ -188,38 +192,7 @@ first_valid_uid = 1
 mail_driver = maildir
 mail_path = {tmp}/mail/%{{user | domain}}/%{{user | username}}
 mail_log_prefix = "%{{protocol}}(%{{user}})<master=%{{auth_user}}>: "
-service imap-login {{
-  inet_listener imap {{
-    listen = 127.0.0.1
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    listen = 127.0.0.1
-    port = {pop3_port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-service stats {{
-  unix_listener stats-reader {{
-    mode = 0600
-  }}
-  unix_listener stats-writer {{
-    mode = 0666
-  }}
-}}
-{auth}
+{services}{auth}
 passdb users {{
   driver = passwd-file
   passwd_file_path = {tmp}/users
@@ -354,8 +327,10 @@ class Dovecot:
         extra = extra.replace("@TMP@", self.tmp)
         auth_tmpl = AUTH[mode] if auth is None else auth
         fields = dict(tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID,
-                      imap_port=imap_port, pop3_port=pop3_port, extra=extra,
-                      userdb_tail=userdb_tail)
+                      extra=extra, userdb_tail=userdb_tail)
+        fields["services"] = SERVICES.format(
+            listen_key=pick("address", "listen"), imap_port=imap_port,
+            pop3_port=pop3_port)
         if DOVECOT24:
             fields["auth"] = auth_tmpl.format(args=args24(args, self.store),
                                               store=self.store)
