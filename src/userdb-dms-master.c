@@ -18,6 +18,23 @@
 #include "auth-dms-master.h"
 #include "dovecot-compat.h"
 
+/* KEY=VALUE in the session's userdb reply, so that it holds for the
+   session. 2.4 applies a plain userdb setting after the configuration's
+   filters, so a protocol { } or remote { } block's own (e.g. protocol imap
+   { imap_metadata = yes }) would win; "*" + "/KEY" is applied before every
+   filter. The plain key is set too, replacing what an earlier userdb
+   returned. (2.3: userdb fields override every setting already.) */
+static void
+dms_master_set_session_field(struct auth_request *request, const char *key,
+			     const char *value)
+{
+	auth_request_set_userdb_field(request, key, value);
+#ifdef DMS_DOVECOT_24
+	auth_request_set_userdb_field(request, t_strconcat("*/", key, NULL),
+				      value);
+#endif
+}
+
 /* The negative rights of DMS_READ_ONLY_ACL_GROUP take away what the target
    may change; joining the group keeps the target's own groups, so the
    session sees exactly what the target sees. */
@@ -29,25 +46,25 @@ static void dms_master_set_read_only(struct auth_request *request)
 	groups = groups == NULL || groups[0] == '\0' ?
 		DMS_READ_ONLY_ACL_GROUP :
 		t_strconcat(groups, ",", DMS_READ_ONLY_ACL_GROUP, NULL);
-	auth_request_set_userdb_field(request, "acl_groups", groups);
+	dms_master_set_session_field(request, "acl_groups", groups);
 	/* the target's ACL identity, as in its own sessions (the ACL plugin
 	   would otherwise use the master's name) */
 	if (auth_fields_find(reply, "acl_user") == NULL) {
-		auth_request_set_userdb_field(request, "acl_user",
-					      request->fields.user);
+		dms_master_set_session_field(request, "acl_user",
+					     request->fields.user);
 	}
 	/* SETMETADATA is not under ACL rights for server metadata */
-	auth_request_set_userdb_field(request, "imap_metadata", "no");
-	auth_request_set_userdb_field(request, "dms_read_only", "yes");
-	/* appended to the session's mail_plugins, whatever a protocol { }
-	   block left in it: the ACL plugin enforces, dms_read_only refuses
-	   the rest and fails closed when ACLs would not hold */
+	dms_master_set_session_field(request, "imap_metadata", "no");
+	dms_master_set_session_field(request, "dms_read_only", "yes");
+	/* added to the session's mail_plugins, whatever a protocol { } block
+	   left in it: the ACL plugin enforces, dms_read_only refuses the rest
+	   and fails closed when ACLs would not hold */
 #ifdef DMS_DOVECOT_24
 	/* 2.4: mail_plugins is a boollist, added to element by element
 	   ("mail_plugins+" makes the mail process panic) */
-	auth_request_set_userdb_field(request, "mail_plugins/acl", "yes");
-	auth_request_set_userdb_field(request, "mail_plugins/dms_read_only",
-				      "yes");
+	dms_master_set_session_field(request, "mail_plugins/acl", "yes");
+	dms_master_set_session_field(request, "mail_plugins/dms_read_only",
+				     "yes");
 #else
 	auth_request_set_userdb_field(request, "mail_plugins+",
 				      " acl dms_read_only");

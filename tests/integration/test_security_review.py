@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from dovecot_env import (AUTH_PASSWD_FILE, DOVECOT_GID, TIMEOUT, TOP, Dovecot,
-                         doveadm_pw)
+from dovecot_env import (AUTH_PASSWD_FILE, DOVECOT24, DOVECOT_GID, TIMEOUT,
+                         TOP, Dovecot, doveadm_pw, pick)
 from test_logins import TARGET, assert_auth_failure
 
 PW = "top-secret"
@@ -23,12 +23,19 @@ PW = "top-secret"
 # A passdb after the module that looks the name up by %n, as
 # docker-mailserver's LDAP passdb does: for "user@example.com*admin" %n is
 # "user", whose password is the target's own.
-N_PASSDB = """
+N_PASSDB = pick("""
 passdb {{
   driver = passwd-file
   args = scheme=SHA512-CRYPT username_format=%n {tmp}/users-n
 }}
-"""
+""", """
+passdb users_n {{
+  driver = passwd-file
+  passwd_file_path = {tmp}/users-n
+  default_password_scheme = SHA512-CRYPT
+  auth_username_format = %{{user | username}}
+}}
+""")
 
 
 @pytest.fixture(params=["master", "selfsplit"])
@@ -163,7 +170,7 @@ from test_policy import (POLICY_MASTERS, POLICY_USERS, login_imap, ok,  # noqa
                          policy_extra, store_text)
 import imaplib  # noqa: E402
 
-NAMESPACES = """
+NAMESPACES = pick("""
 namespace inbox {{
   inbox = yes
   separator = /
@@ -185,17 +192,60 @@ namespace public {{
   subscriptions = no
   list = children
 }}
-imap_metadata = yes
 mail_attribute_dict = file:%h/dovecot-attributes
+# where sites enable METADATA: a filter the userdb must still override
 protocol imap {{
   mail_plugins = $mail_plugins imap_acl
+  imap_metadata = yes
 }}
-"""
+""", """
+namespace inbox {{
+  inbox = yes
+  separator = /
+  prefix =
+}}
+namespace shared {{
+  type = shared
+  separator = /
+  prefix = shared/$user/
+  mail_driver = maildir
+  mail_path = %{{owner_home}}
+  subscriptions = no
+  list = children
+}}
+namespace public {{
+  type = public
+  separator = /
+  prefix = public/
+  mail_driver = maildir
+  mail_path = {tmp}/public
+  subscriptions = no
+  list = children
+}}
+mail_attribute {{
+  dict file {{
+    path = %{{home}}/dovecot-attributes
+  }}
+}}
+# where sites enable METADATA: a filter the userdb must still override
+protocol imap {{
+  mail_plugins {{
+    imap_acl = yes
+  }}
+  imap_metadata = yes
+}}
+""")
 
 # A site with global ACLs of its own: the group "writers" gets every right
 # through group-override, and the userdb puts the target in that group
-# and names its ACL user (item 5).
+# and names its ACL user (item 5). On 2.3 a line of the global ACL file,
+# on 2.4 a setting.
 SITE_ACL = "* group-override=writers lrwstipekxa\n"
+SITE_ACL24 = """
+acl group-override=writers {
+  rights = lrwstipekxa
+}
+"""
 
 
 def maildir_message(path, subject):
@@ -208,17 +258,20 @@ def maildir_message(path, subject):
 
 @pytest.fixture(scope="module", params=["master", "selfsplit"])
 def acl_server(request):
-    extra = policy_extra() + NAMESPACES.format(tmp="@TMP@")
+    extra = (policy_extra() + NAMESPACES.format(tmp="@TMP@") +
+             (SITE_ACL24 if DOVECOT24 else ""))
     server = Dovecot(request.param, extra=extra,
                      imap_port=12143, pop3_port=12110)
     try:
         server.write_users(POLICY_USERS)
         server.write_store(store_text(POLICY_MASTERS, doveadm_pw(PW)))
-        # the site's own global ACL file: ours plus its rule, and a userdb
-        # that gives a second target the site's group and an ACL user
-        acl = os.path.join(server.tmp, "dms-master-read-only.acl")
-        with open(acl, "a") as f:
-            f.write(SITE_ACL)
+        # the site's own global ACL rule (2.3: in the file beside ours),
+        # and a userdb that gives a second target the site's group and an
+        # ACL user
+        if not DOVECOT24:
+            acl = os.path.join(server.tmp, "dms-master-read-only.acl")
+            with open(acl, "a") as f:
+                f.write(SITE_ACL)
         with open(os.path.join(server.tmp, "users"), "a") as f:
             f.write("writer@example.com:%s::::::userdb_acl_groups=writers "
                     "userdb_acl_user=writer@example.com\n"
@@ -318,13 +371,20 @@ def test_read_only_control_owner_may_write(acl_server):
 
 # -- 2: a passdb or userdb that renames the target ---------------------------
 
-RENAME_USERDB = """
+RENAME_USERDB = pick("""
 userdb {{
   driver = passwd-file
   args = username_format=%u {tmp}/users-rename
   result_success = continue-ok
 }}
-"""
+""", """
+userdb rename {{
+  driver = passwd-file
+  passwd_file_path = {tmp}/users-rename
+  auth_username_format = %{{user}}
+  result_success = continue-ok
+}}
+""")
 
 
 @pytest.fixture(scope="module", params=["master", "selfsplit"])
@@ -782,11 +842,19 @@ def test_read_only_without_acl_snippet_refused(make_dovecot, mode):
 
 
 # a protocol block that drops the global mail_plugins, a common slip
-DROPPED_PLUGINS = """
+# (2.4: a protocol block that turns them off)
+DROPPED_PLUGINS = pick("""
 protocol imap {
   mail_plugins = imap_quota quota
 }
-"""
+""", """
+protocol imap {
+  mail_plugins {
+    acl = no
+    dms_read_only = no
+  }
+}
+""")
 
 
 @pytest.mark.parametrize("mode", ["master", "selfsplit"])
@@ -811,13 +879,19 @@ def test_read_only_survives_protocol_mail_plugins(make_dovecot, mode):
 
 @pytest.mark.parametrize("mode", ["master", "selfsplit"])
 def test_read_only_site_acl_without_rule_refused(make_dovecot, mode):
-    # a site keeps its own global ACL file and forgot to add our line
-    extra = policy_extra().replace("@TMP@/dms-master-read-only.acl",
-                                   "@TMP@/site.acl")
+    # a site keeps its own global ACLs and forgot to add our rule
+    if DOVECOT24:
+        rule = ("acl group-override=dms-master-read-only {\n"
+                "  rights = -wstipekxa\n}\n")
+        assert rule in policy_extra()
+        extra = policy_extra().replace(rule, "") + SITE_ACL24
+    else:
+        extra = policy_extra().replace("@TMP@/dms-master-read-only.acl",
+                                       "@TMP@/site.acl")
     server = make_dovecot(mode, extra=extra, imap_port=15143,
                           pop3_port=15110)
     with open(os.path.join(server.tmp, "site.acl"), "w") as f:
-        f.write("* group-override=writers lrwstipekxa\n")
+        f.write(SITE_ACL)
     server.write_users(POLICY_USERS)
     server.write_store(store_text(POLICY_MASTERS, doveadm_pw(PW)))
     server.start()
