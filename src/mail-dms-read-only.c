@@ -132,8 +132,7 @@ static int dms_ro_mailbox_open(struct mailbox *box)
 /* Creating, changing, deleting and renaming mailboxes is refused whatever
    the ACLs say: Dovecot 2.4's global ACL settings do not cover a new
    top-level mailbox, so CREATE went through there. Dovecot's own
-   internal operations (MAILBOX_FLAG_IGNORE_ACLS, e.g. INBOX autocreate)
-   are left alone. */
+   internal operations (MAILBOX_FLAG_IGNORE_ACLS) are left alone. */
 static bool dms_ro_refuse(struct mailbox *box)
 {
 	if ((box->flags & MAILBOX_FLAG_IGNORE_ACLS) != 0)
@@ -148,7 +147,9 @@ dms_ro_create_box(struct mailbox *box, const struct mailbox_update *update,
 {
 	union mailbox_module_context *mbox = DMS_RO_CONTEXT(box);
 
-	if (dms_ro_refuse(box))
+	/* the target's own INBOX, when it has none yet: Dovecot creates it
+	   empty at open (2.3 does so in the storage, 2.4 through here) */
+	if (!box->inbox_user && dms_ro_refuse(box))
 		return -1;
 	return mbox->super.create_box(box, update, directory);
 }

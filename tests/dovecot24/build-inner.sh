@@ -12,3 +12,4 @@ autoreconf -fi >/dev/null 2>&1
 	{ echo "build: configure did not find the 2.4 API"; exit 1; }
 make -s >/dev/null 2>&1 || { make; exit 1; }
 make -s install >/dev/null
+make -s bench/dms-bench >/dev/null

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from dovecot_env import AUTH_SELFSPLIT, MASTERS, TIMEOUT, doveadm_pw
+from dovecot_env import (AUTH_SELFSPLIT, DOVECOT24, MASTERS, TIMEOUT,
+                         doveadm_pw, pick)
 from test_logins import TARGET, assert_auth_failure
 
 MODES = ["master", "selfsplit"]
@@ -38,16 +39,16 @@ def test_schemes_and_formats(make_dovecot, mode):
     """Every scheme, hashed by Dovecot's own doveadm pw, in both store
     formats (docker-mailserver's | and passwd-file's :)."""
     d = make_dovecot(mode)
-    yescrypt = subprocess.run(
-        ["/usr/bin/python3", "-c",
-         "import crypt;print(crypt.crypt('p-yes', crypt.mksalt(crypt.METHOD_SHA512)))"],
-        capture_output=True, text=True, timeout=TIMEOUT).stdout.strip()
+    # a plain crypt(3) value under {CRYPT}: Dovecot's SHA512-CRYPT hash
+    # without its own prefix
+    crypt_value = doveadm_pw("p-yes").split("}", 1)[1]
+    assert crypt_value.startswith("$6$"), crypt_value
     lines = [
         "m512|" + doveadm_pw("p-512", "SHA512-CRYPT"),
         "m256|" + doveadm_pw("p-256", "SHA256-CRYPT"),
         "mblf|" + doveadm_pw("p-blf", "BLF-CRYPT"),
         "mmd5|" + doveadm_pw("p-md5", "MD5-CRYPT"),
-        "mcrypt|{CRYPT}" + yescrypt,
+        "mcrypt|{CRYPT}" + crypt_value,
         "pwfile:" + doveadm_pw("p-pwf") + ":1000:1000::/nonexistent::",
     ]
     d.write_store("\n".join(lines) + "\n")
@@ -125,23 +126,55 @@ def _fatal(make_dovecot, mode, expected, **kwargs):
     assert d.wait_log(0, "Fatal: passdb dms_master: ")
 
 
-@pytest.mark.parametrize("args,expected", [
+# 2.3: passdb args; 2.4: the same mistakes as settings, which the harness
+# writes from these args (dovecot_env.args24)
+BAD_ARGS = pick([
     ("foo=bar", "Unknown parameter: foo"),
     ("scheme=PLAIN", "Unknown scheme=PLAIN"),
     ("separator=ab", "Invalid separator=ab"),
     ("blocking=maybe", "Invalid blocking=maybe"),
+], [
+    ("scheme=PLAIN", "default_password_scheme PLAIN: the module verifies"),
+    ("separator=ab", "dms_master_separator ab: one printable character"),
+    ("username_format=%Ln", "dms_master_username_format %Ln: 2.3's "
+     "%-variables are not expanded"),
+    ("audit_file=relative.json", "dms_master_audit_file relative.json: "
+     "not an absolute path"),
 ])
+
+
+@pytest.mark.parametrize("args,expected", BAD_ARGS)
 def test_bad_args_stop_startup(make_dovecot, args, expected):
     _fatal(make_dovecot, "master", expected, args=args)
 
 
+@pytest.mark.skipif(not DOVECOT24, reason="2.4 settings")
+@pytest.mark.parametrize("args,expected", [
+    ("foo=bar", "Unknown setting: foo"),
+    ("blocking=maybe", "use_worker: Invalid boolean value: maybe"),
+])
+def test_bad_settings_refused_by_doveconf(make_dovecot, args, expected):
+    """2.4: Dovecot's own parser refuses these, and Dovecot does not
+    start."""
+    d = make_dovecot("master", args=args)
+    out = subprocess.run(["doveconf", "-c", d.conf, "-n"],
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode != 0 and expected in out.stderr, out.stderr
+    start = subprocess.run(["dovecot", "-c", d.conf], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+    assert start.returncode != 0 and expected in start.stderr, start.stderr
+
+
 def test_missing_path_stops_startup(make_dovecot):
     d = make_dovecot("master")
-    conf = open(d.conf).read().replace("args =  " + d.store, "args = ")
-    open(d.conf, "w").write(conf)
+    missing = pick("args =  " + d.store, "dms_master_path = " + d.store)
+    conf = open(d.conf).read()
+    assert missing in conf
+    open(d.conf, "w").write(conf.replace(missing, pick("args = ", "")))
     d.start()
     d.doveadm_auth_test(TARGET + "*admin", "top-secret")
-    assert d.wait_log(0, "Missing the store's absolute path"), d.log()
+    assert d.wait_log(0, pick("Missing the store's absolute path",
+                              "dms_master_path is not set")), d.log()
 
 
 def test_selfsplit_needs_username_chars(make_dovecot):
