@@ -28,7 +28,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (namespaces, Dovecot)" >&2; exit 1; }
 
 if [ -z "${DMS_DEMO_INNER:-}" ]; then
-	sh "$top/scripts/deps.sh"
+	sh "$top/scripts/deps.sh" --run
 	sh "$top/scripts/build.sh"
 	work=$(mktemp -d /tmp/dms-demo.XXXXXX)
 	trap 'rm -rf "$work"' EXIT INT TERM
@@ -51,34 +51,58 @@ chmod 755 "$work"
 cp -a /usr/lib/dovecot/modules/. "$work/modules/"
 cp "$stage/usr/lib/dovecot/modules/auth/auth_master_dms.so" "$work/modules/auth/"
 cp "$stage/usr/lib/dovecot/modules/lib30_dms_read_only_plugin.so" "$work/modules/"
+# Dovecot 2.4: the settings module that declares the module's settings
+if [ -e "$stage/usr/lib/dovecot/modules/settings/libauth_master_dms_settings.so" ]; then
+	mkdir -p "$work/modules/settings"
+	cp "$stage/usr/lib/dovecot/modules/settings/libauth_master_dms_settings.so" \
+		"$work/modules/settings/"
+fi
 mount --bind "$work/modules" /usr/lib/dovecot/modules
 mount --bind "$work/etc" /etc/dovecot
 mount --bind "$work/sasl" /run/saslauthd 2>/dev/null || {
 	mkdir -p /run/saslauthd && mount --bind "$work/sasl" /run/saslauthd; }
 mkdir -p /etc/dovecot/conf.d
+# make install put the snippets of the Dovecot it was built against (2.3's
+# or 2.4's set), under the same names
 cp "$stage"/etc/dovecot/conf.d/auth-dms-*.conf.ext \
 	"$stage"/etc/dovecot/conf.d/dms-master-* /etc/dovecot/conf.d/
 printf 'From: postmaster@example.com\r\nTo: user@example.com\r\nSubject: Welcome to user@example.com\r\n\r\nHello.\r\n' \
 	> "$work/mail/example.com/user/Maildir/new/1.M1P1.demo"
 chown -R 65534:65534 "$work/mail"
 
+# the parts where Dovecot 2.3's and 2.4's settings differ
+case $(dovecot --version) in
+2.3*)
+	version_conf="disable_plaintext_auth = no"
+	mail_conf="mail_home = $work/mail/%d/%n
+mail_location = maildir:~/Maildir"
+	listen_key=address ;;
+*)
+	version_conf="dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+auth_allow_cleartext = yes"
+	mail_conf="mail_home = $work/mail/%{user | domain}/%{user | username}
+mail_driver = maildir
+mail_path = ~/Maildir"
+	listen_key=listen ;;
+esac
+
 cat > /etc/dovecot/dovecot.conf <<CONF
+$version_conf
 protocols = imap pop3
 listen = 127.0.0.1
 base_dir = $work/run
 state_dir = $work/state
 log_path = $work/dovecot.log
 ssl = no
-disable_plaintext_auth = no
 auth_verbose = yes
 first_valid_uid = 1
 mail_uid = 65534
 mail_gid = 65534
-mail_home = $work/mail/%d/%n
-mail_location = maildir:~/Maildir
+$mail_conf
 service imap-login {
   inet_listener imap {
-    address = 127.0.0.1
+    $listen_key = 127.0.0.1
     port = $imap_port
   }
   inet_listener imaps {
@@ -87,7 +111,7 @@ service imap-login {
 }
 service pop3-login {
   inet_listener pop3 {
-    address = 127.0.0.1
+    $listen_key = 127.0.0.1
     port = $pop3_port
   }
   inet_listener pop3s {

@@ -1,12 +1,14 @@
 #!/bin/sh
-# Install the Debian 12 packages this project builds, tests and runs with.
+# Install the Debian packages (12 or 13) this project builds, tests and
+# runs with; --run: only those the build and scripts/demo.sh need.
 # Idempotent: does nothing when everything is there. Needs root.
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
-libcrypt-dev check sasl2-bin
-python3 python3-pytest iproute2 util-linux procps curl clang valgrind
+libcrypt-dev sasl2-bin iproute2 util-linux mount curl"
+[ "${1:-}" = --run ] || PACKAGES="$PACKAGES check
+python3 python3-pytest procps clang valgrind
 slapd ldap-utils dovecot-ldap"
 
 missing=""

@@ -24,6 +24,23 @@
 /* the plain user name, in 2.4's syntax */
 #  define DMS_USERNAME_FORMAT_USER "%{user}"
 
+/* 2.4.3 gave preinit the passdb's parameters (its cache); the module has
+   no cache key, so Dovecot never caches its answers either way */
+#  ifdef DMS_HAVE_PASSDB_PARAMETERS
+#    define DMS_PASSDB_PREINIT_PARAMS \
+	const struct passdb_parameters *passdb_params ATTR_UNUSED,
+#  else
+#    define DMS_PASSDB_PREINIT_PARAMS
+#  endif
+/* 2.4.5 passes the scheme of the credentials to their callback */
+#  ifdef DMS_HAVE_CREDENTIALS_SCHEME
+#    define dms_credentials_failed(callback, result, request) \
+	(callback)(result, NULL, 0, NULL, request)
+#  else
+#    define dms_credentials_failed(callback, result, request) \
+	(callback)(result, NULL, 0, request)
+#  endif
+
 #else
 
 #  define DMS_REQUEST_SERVICE(request) ((request)->fields.service)
@@ -37,6 +54,8 @@
 /* 1 on success, 0 for an unknown variable */
 #  define DMS_EXPAND_OK(ret) ((ret) > 0)
 #  define DMS_USERNAME_FORMAT_USER "%u"
+#  define dms_credentials_failed(callback, result, request) \
+	(callback)(result, NULL, 0, request)
 
 #endif
 

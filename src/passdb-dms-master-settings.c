@@ -6,7 +6,10 @@
    own default_password_scheme and use_worker. */
 
 #include "lib.h"
+#include "str.h"
 #include "settings-parser.h"
+#include "dms-args.h"
+#include "dms-policy.h"
 #include "passdb-dms-master-settings.h"
 
 #undef DEF
@@ -39,6 +42,68 @@ static const struct setting_keyvalue dms_master_default_settings_keyvalue[] = {
 	{ NULL, NULL }
 };
 
+/* 2.4 keeps 2.3's %u, %n, %Lu, ... literally, without an error: every
+   master would then be "unknown", with nothing logged. */
+static const char *dms_master_format_error(const char *format)
+{
+	for (const char *p = format; (p = strchr(p, '%')) != NULL; p += 2) {
+		if (p[1] == '{' || p[1] == '%')
+			continue;
+		return t_strdup_printf("dms_master_username_format %s: "
+			"2.3's %%-variables are not expanded by Dovecot 2.4: "
+			"write %%{user}, %%{user | username}, "
+			"%%{user | domain} or %%{user | lower}", format);
+	}
+	return NULL;
+}
+
+/* Run by the config process on every filter that sets one of these, so
+   that a bad value stops Dovecot (and doveconf) at start-up, and again by
+   settings_get() in the auth process. dms_master_path may be unset in a
+   filter that sets others (e.g. at the top level); the module's preinit
+   refuses a passdb without it. */
+static bool
+dms_master_settings_check(void *_set, pool_t pool ATTR_UNUSED,
+			  const char **error_r)
+{
+	struct dms_master_settings *set = _set;
+	struct dms_policy_list services;
+	const char *error;
+
+	if (set->dms_master_path[0] != '\0' &&
+	    set->dms_master_path[0] != '/') {
+		*error_r = t_strdup_printf("dms_master_path %s: not an "
+			"absolute path", set->dms_master_path);
+		return FALSE;
+	}
+	if (strlen(set->dms_master_separator) != 1 ||
+	    !dms_separator_valid(set->dms_master_separator[0])) {
+		*error_r = t_strdup_printf("dms_master_separator %s: one "
+			"printable character that is not a letter, digit, "
+			"'@', '.', ':', '|' or '%%'", set->dms_master_separator);
+		return FALSE;
+	}
+	if ((error = dms_master_format_error(
+			set->dms_master_username_format)) != NULL) {
+		*error_r = error;
+		return FALSE;
+	}
+	if (set->dms_master_audit_file[0] != '\0' &&
+	    set->dms_master_audit_file[0] != '/') {
+		*error_r = t_strdup_printf("dms_master_audit_file %s: not an "
+			"absolute path", set->dms_master_audit_file);
+		return FALSE;
+	}
+	if (dms_policy_parse_services(t_strdup_noconst(t_str_replace(
+			set->dms_master_default_services, ' ', ',')),
+		&services, &error) < 0) {
+		*error_r = t_strdup_printf("dms_master_default_services %s: %s",
+			set->dms_master_default_services, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 const struct setting_parser_info dms_master_setting_parser_info = {
 	.name = "dms_master",
 	.defines = dms_master_setting_defines,
@@ -46,4 +111,5 @@ const struct setting_parser_info dms_master_setting_parser_info = {
 	.default_settings = dms_master_default_settings_keyvalue,
 	.struct_size = sizeof(struct dms_master_settings),
 	.pool_offset1 = 1 + offsetof(struct dms_master_settings, pool),
+	.check_func = dms_master_settings_check,
 };

@@ -437,7 +437,7 @@ dms_master_lookup_credentials(struct auth_request *request,
 	} T_END;
 
 	if (result != PASSDB_RESULT_OK) {
-		callback(result, NULL, 0, request);
+		dms_credentials_failed(callback, result, request);
 		return;
 	}
 	/* Dovecot converts or refuses: CRAM-MD5 and the like get its usual
@@ -476,65 +476,30 @@ dms_master_module_new(pool_t pool, const struct dms_args *parsed)
 }
 
 #ifdef DMS_DOVECOT_24
-/* 2.4 keeps 2.3's %u, %n, %Lu, ... literally, without an error: every
-   master would then be "unknown", with nothing logged. */
-static const char *dms_master_format_error(const char *format)
-{
-	for (const char *p = format; (p = strchr(p, '%')) != NULL; p += 2) {
-		if (p[1] == '{' || p[1] == '%')
-			continue;
-		return t_strdup_printf("dms_master_username_format %s: "
-			"2.3's %%-variables are not expanded by Dovecot 2.4: "
-			"write %%{user}, %%{user | username}, "
-			"%%{user | domain} or %%{user | lower}", format);
-	}
-	return NULL;
-}
-
 static int
 dms_master_preinit(pool_t pool, struct event *event,
+		   DMS_PASSDB_PREINIT_PARAMS
 		   struct passdb_module **module_r, const char **error_r)
 {
 	const struct dms_master_settings *set;
-	struct dms_policy_list services;
 	struct dms_args parsed;
-	const char *services_text, *error;
 	int ret = -1;
 
+	/* settings_get() runs dms_master_settings_check(), as the config
+	   process did: only a missing path is left to refuse here */
 	if (settings_get(event, &dms_master_setting_parser_info, 0, &set,
 			 error_r) < 0)
 		return -1;
 	i_zero(&parsed);
-	services_text = t_str_replace(set->dms_master_default_services,
-				      ' ', ',');
-	if (set->dms_master_path[0] != '/') {
-		*error_r = set->dms_master_path[0] == '\0' ?
-			"dms_master_path is not set: name the master store" :
-			t_strdup_printf("dms_master_path %s: not an absolute "
-					"path", set->dms_master_path);
-	} else if (strlen(set->dms_master_separator) != 1 ||
-		   !dms_separator_valid(set->dms_master_separator[0])) {
-		*error_r = t_strdup_printf("dms_master_separator %s: one "
-			"printable character that is not a letter, digit, "
-			"'@', '.', ':', '|' or '%%'",
-			set->dms_master_separator);
-	} else if ((error = dms_master_format_error(
-			set->dms_master_username_format)) != NULL) {
-		*error_r = error;
-	} else if (set->dms_master_audit_file[0] != '\0' &&
-		   set->dms_master_audit_file[0] != '/') {
-		*error_r = t_strdup_printf("dms_master_audit_file %s: not an "
-			"absolute path", set->dms_master_audit_file);
-	} else if (dms_policy_parse_services(t_strdup_noconst(services_text),
-					     &services, &error) < 0) {
-		*error_r = t_strdup_printf("dms_master_default_services: %s",
-					   error);
+	if (set->dms_master_path[0] == '\0') {
+		*error_r = "dms_master_path is not set: name the master store";
 	} else {
 		parsed.path = (char *)set->dms_master_path;
 		parsed.separator = set->dms_master_separator[0];
 		parsed.username_format =
 			(char *)set->dms_master_username_format;
-		parsed.default_services = (char *)services_text;
+		parsed.default_services = t_strdup_noconst(t_str_replace(
+			set->dms_master_default_services, ' ', ','));
 		parsed.audit_file = set->dms_master_audit_file[0] == '\0' ?
 			NULL : (char *)set->dms_master_audit_file;
 		/* Dovecot sets default_password_scheme and use_worker after
@@ -547,14 +512,20 @@ dms_master_preinit(pool_t pool, struct event *event,
 	return ret;
 }
 
-/* default_password_scheme as Dovecot set it after preinit */
+/* default_password_scheme as Dovecot set it after preinit. PLAIN, which
+   the module never verifies, counts as unset: it is Dovecot's global
+   default before 2.4.3, and from 2.4.3 on a configuration whose
+   dovecot_config_version is older gets it in every passdb, whatever
+   default the passdb's module declares. Stored values without a {SCHEME}
+   are then read as SHA512-CRYPT, so plaintext ones are refused as
+   malformed lines, logged: never compared as plaintext. */
 static void dms_master_init_scheme(struct dms_master_passdb_module *module)
 {
 	const char *name = module->module.default_pass_scheme;
 	enum dms_scheme scheme;
 
-	scheme = name == NULL ? DMS_DEFAULT_SCHEME :
-		dms_scheme_parse(name, strlen(name));
+	scheme = name == NULL || strcasecmp(name, "PLAIN") == 0 ?
+		DMS_DEFAULT_SCHEME : dms_scheme_parse(name, strlen(name));
 	if (scheme == DMS_SCHEME_INVALID) {
 		i_fatal("passdb dms_master: default_password_scheme %s: the "
 			"module verifies SHA512-CRYPT, SHA256-CRYPT, "

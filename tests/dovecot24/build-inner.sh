@@ -7,9 +7,17 @@ set -eu
 [ -e /etc/mtab ] || ln -s /proc/self/mounts /etc/mtab
 cd /build
 autoreconf -fi >/dev/null 2>&1
-./configure -q
-./configure 2>/dev/null | grep -q "built for Dovecot's 2.4 auth API" ||
-	{ echo "build: configure did not find the 2.4 API"; exit 1; }
-make -s >/dev/null 2>&1 || { make; exit 1; }
+api=$(./configure 2>/dev/null | sed -n "s/^configure: built for //p")
+case $api in
+"Dovecot's 2.4 auth API"*) echo "build: Dovecot $(dovecot --version), $(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion): $api" ;;
+*) echo "build: configure did not find the 2.4 API: $api"; exit 1 ;;
+esac
+# every source, with the warnings shown: none are allowed (-Wall -Wextra)
+make -s >/tmp/build.log 2>&1 || { cat /tmp/build.log; exit 1; }
+make -s bench/dms-bench >>/tmp/build.log 2>&1 || { cat /tmp/build.log; exit 1; }
+if grep -q "warning:" /tmp/build.log; then
+	grep -B2 -A6 "warning:" /tmp/build.log
+	echo "build: compiler warnings"
+	exit 1
+fi
 make -s install >/dev/null
-make -s bench/dms-bench >/dev/null

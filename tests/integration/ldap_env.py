@@ -108,7 +108,7 @@ class Slapd:
             return f.read()
 
     def dovecot_conf(self, path, auth_bind):
-        """A Dovecot passdb ldap args file, filtered by %n as
+        """A Dovecot 2.3 passdb ldap args file, filtered by %n as
         docker-mailserver's LDAP passdb is."""
         with open(path, "w") as f:
             f.write("uris = %s\ndn = %s\ndnpass = %s\nbase = %s\n"
@@ -118,6 +118,26 @@ class Slapd:
                     "default_pass_scheme = SSHA\n"
                     % (self.uri, ROOT_DN, ROOT_PW, PEOPLE, auth_bind))
         os.chmod(path, 0o644)
+
+    def passdb24(self, auth_bind):
+        """The same passdb as Dovecot 2.4 settings: the connection is
+        global (ldap_*), the lookup is in the passdb block."""
+        return """
+ldap_uris = %s
+ldap_auth_dn = %s
+ldap_auth_dn_password = %s
+ldap_base = %s
+passdb ldap {
+  driver = ldap
+  bind = %s
+  filter = (&(objectClass=inetOrgPerson)(uid=%%{user | username}))
+  default_password_scheme = SSHA
+  fields {
+    user = %%{ldap:uid}
+    password = %%{ldap:userPassword}
+  }
+}
+""" % (self.uri, ROOT_DN, ROOT_PW, PEOPLE, auth_bind)
 
     def cleanup(self):
         terminate(self.proc)

@@ -65,6 +65,24 @@ def test_schemes_and_formats(make_dovecot, mode):
     assert "Warning" not in d.log(), d.log()
 
 
+@pytest.mark.skipif(not DOVECOT24, reason="2.4's default_password_scheme")
+@pytest.mark.parametrize("scheme_args", ["", "scheme=PLAIN"])
+def test_plain_default_scheme_counts_as_unset(make_dovecot, scheme_args):
+    """PLAIN, Dovecot's global default before 2.4.3 and what 2.4.3 on
+    gives every passdb of a configuration with an older
+    dovecot_config_version, means the module's default, SHA512-CRYPT:
+    values without {SCHEME} verify as such, plaintext ones are refused as
+    malformed lines, never compared as plaintext."""
+    d = make_dovecot("master", args=scheme_args)
+    bare = doveadm_pw("top-secret").split("}", 1)[1]
+    d.write_store("admin|%s\nplain|top-secret\n" % bare)
+    d.start()
+    assert d.imap_login(TARGET + "*admin", "top-secret")[0] == "OK"
+    assert_auth_failure(d.imap_login(TARGET + "*plain", "top-secret"))
+    assert "password hash is not of its scheme's form" in d.log(), d.log()
+    assert "Fatal" not in d.log(), d.log()
+
+
 def test_yescrypt_crypt_prefix(make_dovecot):
     """{CRYPT}$y$: yescrypt through libxcrypt, as the setup CLI writes it."""
     helper = os.path.join(os.environ["DMS_TOP"], "tests/integration/yescrypt.py")
@@ -134,12 +152,10 @@ BAD_ARGS = pick([
     ("separator=ab", "Invalid separator=ab"),
     ("blocking=maybe", "Invalid blocking=maybe"),
 ], [
-    ("scheme=PLAIN", "default_password_scheme PLAIN: the module verifies"),
-    ("separator=ab", "dms_master_separator ab: one printable character"),
-    ("username_format=%Ln", "dms_master_username_format %Ln: 2.3's "
-     "%-variables are not expanded"),
-    ("audit_file=relative.json", "dms_master_audit_file relative.json: "
-     "not an absolute path"),
+    # Dovecot's own setting, which the config process cannot see from
+    # the settings module: the module refuses it (PLAIN counts as unset
+    # on 2.4, see test_plain_default_scheme_counts_as_unset)
+    ("scheme=SSHA", "default_password_scheme SSHA: the module verifies"),
 ])
 
 
@@ -152,10 +168,24 @@ def test_bad_args_stop_startup(make_dovecot, args, expected):
 @pytest.mark.parametrize("args,expected", [
     ("foo=bar", "Unknown setting: foo"),
     ("blocking=maybe", "use_worker: Invalid boolean value: maybe"),
+    # the settings module's check, run by the config process
+    ("separator=ab", "dms_master_separator ab: one printable character"),
+    ("separator=@", "dms_master_separator @: one printable character"),
+    ("username_format=%Ln", "dms_master_username_format %Ln: 2.3's "
+     "%-variables are not expanded"),
+    ("username_format=%{user}@%Ld", "dms_master_username_format "
+     "%{user}@%Ld: 2.3's %-variables"),
+    ("audit_file=relative.json", "dms_master_audit_file relative.json: "
+     "not an absolute path"),
+    # a second dms_master_path, after the harness's absolute one
+    ("dms_master_path=masters.cf", "dms_master_path masters.cf: not an "
+     "absolute path"),
+    ("default_services=imap,bogus!", "dms_master_default_services imap "
+     "bogus!: "),
 ])
 def test_bad_settings_refused_by_doveconf(make_dovecot, args, expected):
-    """2.4: Dovecot's own parser refuses these, and Dovecot does not
-    start."""
+    """2.4: Dovecot's parser, or the settings module's check that the
+    config process runs, refuses these, and Dovecot does not start."""
     d = make_dovecot("master", args=args)
     out = subprocess.run(["doveconf", "-c", d.conf, "-n"],
                          capture_output=True, text=True, timeout=TIMEOUT)

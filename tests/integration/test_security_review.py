@@ -107,10 +107,14 @@ def slapd():
 def ldap_fallthrough(request, make_dovecot, slapd):
     mode, auth_bind = request.param
     server = make_dovecot(mode)
-    slapd.dovecot_conf(os.path.join(server.tmp, "dovecot-ldap.conf.ext"),
-                       auth_bind)
+    if DOVECOT24:
+        conf = slapd.passdb24(auth_bind)
+    else:
+        slapd.dovecot_conf(os.path.join(server.tmp, "dovecot-ldap.conf.ext"),
+                           auth_bind)
+        conf = LDAP_PASSDB.format(tmp=server.tmp)
     with open(server.conf, "a") as f:
-        f.write(LDAP_PASSDB.format(tmp=server.tmp))
+        f.write(conf)
     server.start()
     return server
 

@@ -1,0 +1,44 @@
+#!/bin/bash
+# docker-mailserver v15 and earlier (Dovecot 2.3 image, Debian 12): master
+# accounts with the dms_master passdb instead of DMS's passwd-file one.
+# Copy this file to docker-data/dms/config/user-patches.sh (or append it
+# there); DMS runs it at the end of every start-up. The image must also
+# have the module, auth_master_dms.so in /usr/lib/dovecot/modules/auth
+# (see README.md, docker-mailserver). For DMS's Dovecot 2.4 image use
+# conf.d/2.4/docker-mailserver.cf as dovecot.cf instead.
+#
+# Dovecot 2.3 cannot replace a passdb block declared earlier: a dms_master
+# passdb added in dovecot.cf would be a SECOND master passdb, after DMS's
+# passwd-file one on /etc/dovecot/masterdb, which would still let every
+# master in, past its dms_ policy. So this rewrites the file that declares
+# DMS's: conf.d/auth-master.inc, which DMS includes from 10-auth.conf
+# whenever dovecot-masters.cf exists (and re-enables, without rewriting
+# it, when that file changes).
+set -euo pipefail
+
+confd=/etc/dovecot/conf.d
+
+cat >"$confd/auth-master.inc" <<'EOF'
+# Written by user-patches.sh: master accounts with dms_master, on DMS's
+# own dovecot-masters.cf (NAME|HASH[|OPTIONS]).
+auth_master_user_separator = *
+passdb {
+  driver = dms_master
+  args = /tmp/docker-mailserver/dovecot-masters.cf
+  master = yes
+  result_success = continue
+}
+# Last of the userdbs (10-auth.conf includes this file after
+# auth-passwdfile.inc): checks the policy for the mailbox actually
+# opened, sets read-only sessions' fields, writes the session's audit.
+userdb {
+  driver = dms_master
+}
+EOF
+
+# DMS's passwd-file userdb must go on to the dms_master userdb. (In DMS's
+# LDAP mode, do the same to the userdb of conf.d/auth-ldap.conf.ext.)
+if ! grep -q 'result_success = continue-ok' "$confd/auth-passwdfile.inc"; then
+	sed -i '/^userdb {/a\  result_success = continue-ok' \
+		"$confd/auth-passwdfile.inc"
+fi
