@@ -1,8 +1,9 @@
 """Side-by-side benchmark of the dms_master passdb against Dovecot's own
 passwd-file master passdb, in one run, on this machine. Run by bench/run.sh
 inside scripts/in-namespace.sh (Dovecot 2.3), or by bench/run-2.4.sh in the
-Debian 13 root (Dovecot 2.4); writes the table to docs/benchmarks.md or
-docs/benchmarks-2.4.md (or prints it only, with --smoke).
+Debian 13 root (Dovecot 2.4); writes the table to docs/benchmarks-2.3.md or
+docs/benchmarks-2.4.md (or prints it only, with --smoke), which
+bench/compose.py puts together in docs/benchmarks.md.
 
 Every scenario uses the same accounts and the same SHA512-CRYPT hashes; the
 master store is one passwd-file-format file that both passdbs read."""
@@ -19,7 +20,7 @@ sys.path.insert(0, os.path.join(TOP, "tests/integration"))
 from dovecot_env import (Dovecot, doveadm_pw, pick, AUTH_MASTER,  # noqa
                          AUTH_SELFSPLIT, AUTH_PASSWD_FILE)
 
-OUTPUT = os.path.join(TOP, pick("docs/benchmarks.md",
+OUTPUT = os.path.join(TOP, pick("docs/benchmarks-2.3.md",
                                 "docs/benchmarks-2.4.md"))
 
 BENCH = os.path.join(TOP, "bench/dms-bench")

@@ -2,7 +2,8 @@
 # bench/run.sh against Dovecot 2.4, in the Debian 13 root
 # (tests/dovecot24/in-root.sh): the same scenarios side by side, against
 # Dovecot 2.4's own passwd-file master passdb; writes
-# docs/benchmarks-2.4.md. Needs root.
+# docs/benchmarks-2.4.md (bench/run.sh runs it after the 2.3 run and puts
+# both in docs/benchmarks.md). Needs root.
 #   sh bench/run-2.4.sh [--smoke]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -31,6 +31,9 @@ struct dms_master_passdb_module {
 	bool format_is_user;
 	/* the last refresh failed: log when the store is back */
 	bool store_failed;
+	/* an ldap passdb would bind as the target with the master's
+	   password (auth-dms-ldap-bind.c): master logins are refused */
+	char *ldap_bind_problem;
 };
 
 /* userdb fields the passdb sets on a master login it authorized, for the
@@ -73,5 +76,15 @@ const char *dms_policy_refusal(enum dms_policy_rule rule);
    its userdbs with the dms_master userdb, reached after every ordinary
    one; i_fatal() otherwise. */
 void dms_master_check_userdbs(const struct passdb_module *module);
+
+/* Which ordinary ldap passdb would bind to LDAP as a master login's
+   target with the master's password (auth_bind with a DN template), or
+   NULL. i_strdup()ed. 2.3 reads the passdbs' args files (call it at
+   preinit, as root); 2.4 their settings, after every passdb's preinit. */
+#ifdef DMS_DOVECOT_24
+char *dms_master_ldap_bind_problem(const struct passdb_module *module);
+#else
+char *dms_master_ldap_bind_problem(void);
+#endif
 
 #endif

@@ -335,6 +335,16 @@ dms_master_verify(struct auth_request *request, const char *password,
 						 "store");
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
+	if (login.master != NULL && module->ldap_bind_problem != NULL) {
+		/* refused before any passdb after this one could bind */
+		e_error(authdb_event(request), "master login refused: %s, "
+			"which would send the master's password to LDAP as "
+			"the target's: use a DN lookup instead (no DN "
+			"template)", module->ldap_bind_problem);
+		dms_master_audit_failure(request, &login, "tempfail",
+					 "ldap_bind");
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
 	if (ret == 0) {
 		if (login.master == NULL)
 			return PASSDB_RESULT_USER_UNKNOWN;
@@ -550,6 +560,8 @@ dms_master_preinit(pool_t pool, const char *args)
 	if (dms_args_parse(args, &parsed, &error) < 0)
 		i_fatal("passdb dms_master: %s", error);
 	module = dms_master_module_new(pool, &parsed);
+	/* as root: the ldap passdbs' args files may be root's only */
+	module->ldap_bind_problem = dms_master_ldap_bind_problem();
 	dms_args_free(&parsed);
 	return &module->module;
 }
@@ -609,6 +621,15 @@ static void dms_master_init(struct passdb_module *_module)
 	}
 	dms_master_init_scheme(module);
 	dms_master_check_userdbs(_module);
+#ifdef DMS_DOVECOT_24
+	module->ldap_bind_problem = dms_master_ldap_bind_problem(_module);
+#endif
+	if (module->ldap_bind_problem != NULL) {
+		i_warning("passdb dms_master: %s, which would send a master's "
+			  "password to LDAP as its target's: master logins are "
+			  "refused (use a DN lookup: no DN template)",
+			  module->ldap_bind_problem);
+	}
 	dms_master_passdb_register(module);
 	/* after preinit: the auth process no longer runs as root here */
 	dms_master_trust(&module->trust);
@@ -625,6 +646,7 @@ static void dms_master_deinit(struct passdb_module *_module)
 
 	dms_master_passdb_unregister(module);
 	dms_store_free(&module->store);
+	i_free(module->ldap_bind_problem);
 }
 
 struct passdb_module_interface passdb_dms_master = {

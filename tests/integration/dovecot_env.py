@@ -158,19 +158,7 @@ first_valid_uid = 1
 mail_location = maildir:{tmp}/mail/%d/%n
 mail_log_prefix = "%s(%u)<master=%{{auth_user}}>: "
 {services}{auth}
-passdb {{
-  driver = passwd-file
-  args = scheme=SHA512-CRYPT username_format=%u {tmp}/users
-  # shows %{{master_user}} in the auth reply (doveadm auth test prints it)
-  override_fields = seen_master=%{{master_user}}
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {tmp}/users
-  default_fields = uid={uid} gid={gid} home={tmp}/mail/%d/%n
-  # on to the dms_master userdb (conf.d/auth-dms-userdb.conf.ext)
-  result_success = continue-ok
-}}
+{users}
 {extra}
 {userdb_tail}
 """
@@ -193,6 +181,29 @@ mail_driver = maildir
 mail_path = {tmp}/mail/%{{user | domain}}/%{{user | username}}
 mail_log_prefix = "%{{protocol}}(%{{user}})<master=%{{auth_user}}>: "
 {services}{auth}
+{users}
+{extra}
+{userdb_tail}
+"""
+
+# The ordinary accounts: a passwd-file as passdb and userdb. A test may
+# put its own in their place (Dovecot(users=...), e.g. LDAP ones); the
+# text is formatted with tmp, uid and gid.
+USERS_CONF = pick("""
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT username_format=%u {tmp}/users
+  # shows %{{master_user}} in the auth reply (doveadm auth test prints it)
+  override_fields = seen_master=%{{master_user}}
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {tmp}/users
+  default_fields = uid={uid} gid={gid} home={tmp}/mail/%d/%n
+  # on to the dms_master userdb (conf.d/auth-dms-userdb.conf.ext)
+  result_success = continue-ok
+}}
+""", """
 passdb users {{
   driver = passwd-file
   passwd_file_path = {tmp}/users
@@ -213,9 +224,7 @@ userdb users {{
   }}
   result_success = continue-ok
 }}
-{extra}
-{userdb_tail}
-"""
+""")
 
 # conf.d/auth-dms-userdb.conf.ext: last, after any userdb in extra
 USERDB_TAIL = pick("""
@@ -299,7 +308,7 @@ AUTH = {"master": AUTH_MASTER, "selfsplit": AUTH_SELFSPLIT}
 class Dovecot:
     def __init__(self, mode, args="", auth=None, extra="",
                  imap_port=143, pop3_port=110, userdb_tail=USERDB_TAIL,
-                 store_dir=None):
+                 store_dir=None, users=USERS_CONF):
         self.mode = mode
         self.tmp = tempfile.mkdtemp(prefix="dms-it-")
         os.chmod(self.tmp, 0o755)  # the mail uid walks into it
@@ -328,6 +337,8 @@ class Dovecot:
         auth_tmpl = AUTH[mode] if auth is None else auth
         fields = dict(tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID,
                       extra=extra, userdb_tail=userdb_tail)
+        fields["users"] = users.replace("@TMP@", self.tmp).format(
+            tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID)
         fields["services"] = SERVICES.format(
             listen_key=pick("address", "listen"), imap_port=imap_port,
             pop3_port=pop3_port)
