@@ -36,9 +36,11 @@ userdb {
 }
 EOF
 
-# DMS's passwd-file userdb must go on to the dms_master userdb. (In DMS's
-# LDAP mode, do the same to the userdb of conf.d/auth-ldap.conf.ext.)
-if ! grep -q 'result_success = continue-ok' "$confd/auth-passwdfile.inc"; then
-	sed -i '/^userdb {/a\  result_success = continue-ok' \
-		"$confd/auth-passwdfile.inc"
-fi
+# DMS's userdb must go on to the dms_master userdb: the passwd-file one,
+# or in its LDAP mode the ldap one
+for inc in "$confd/auth-passwdfile.inc" "$confd/auth-ldap.conf.ext"; do
+	[ -f "$inc" ] || continue
+	if ! grep -q 'result_success = continue-ok' "$inc"; then
+		sed -i '/^userdb {/a\  result_success = continue-ok' "$inc"
+	fi
+done

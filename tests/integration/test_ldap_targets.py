@@ -209,3 +209,40 @@ def test_dn_template_refuses_master_logins(make_dovecot, ldap_users, mode):
     # ordinary logins bind as before
     assert d.imap_login(TARGET, "secret")[0] == "OK"
     assert binds_as(ldap_users, smark, "user")
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_shipped_ldap_snippet(make_dovecot, ldap_users, mode):
+    """conf.d/auth-dms-ldap.conf.ext (2.4: conf.d/2.4/), as shipped but
+    for the server's address and password: the whole address as the user
+    name keeps "*@example.com" for the mailbox opened."""
+    from ldap_env import LDAP_ARGS23, PEOPLE, ROOT_DN, ROOT_PW
+    name = pick("auth-dms-ldap.conf.ext", "2.4/auth-dms-ldap.conf.ext")
+    with open(os.path.join(os.environ["DMS_TOP"], "conf.d", name)) as f:
+        text = f.read()
+    if DOVECOT24:
+        for old, new in (("ldap://ldap.example.com", ldap_users.uri),
+                         ("ou=people,dc=example,dc=com", PEOPLE),
+                         ("cn=admin,dc=example,dc=com", ROOT_DN),
+                         ("ldap_auth_dn_password = secret",
+                          "ldap_auth_dn_password = " + ROOT_PW)):
+            assert old in text
+            text = text.replace(old, new)
+        users = text.replace("{", "{{").replace("}", "}}")
+    else:
+        args = "/etc/dovecot/dovecot-ldap.conf.ext"
+        assert args in text
+        users = text.replace("{", "{{").replace("}", "}}").replace(
+            args, "{tmp}/dovecot-ldap-users.conf.ext")
+        # the lines the snippet asks for
+        assert "pass_attrs = mail=user,userPassword=password" in text
+    d = make_dovecot(mode, args="audit_file=@AUDIT_FILE@", users=users,
+                     extra=policy_extra())
+    if not DOVECOT24:
+        ldap_users.write_args23(d.tmp, "no", user_attr="mail")
+    d.write_store(store_text(MASTERS, doveadm_pw(PW)))
+    d.start()
+    status, subjects = d.imap_login(TARGET + "*scoped", PW)
+    assert (status, subjects) == ("OK", ["Subject: LDAP mailbox of user"])
+    assert d.imap_login(TARGET, "secret")[0] == "OK"
+    assert_auth_failure(d.imap_login("other@example.org*scoped", PW))
