@@ -2,6 +2,7 @@
 killed auth-workers. Expected every time: clear log lines, no crash, no
 stale credentials, every other login still answered correctly."""
 
+import imaplib
 import os
 import random
 import re
@@ -196,7 +197,9 @@ def _login_loop(d, stop, results, login, password, expect_ok):
     while not stop.is_set():
         try:
             status, text = d.imap_login(login, password)
-        except OSError as e:  # the connection dropped mid-restart
+        except (OSError, imaplib.IMAP4.error) as e:
+            # the connection dropped mid-restart, or a login process
+            # that was shutting down greeted with "* BYE Shutting down"
             status, text = "ERR", str(e)
         results.append((expect_ok, status, str(text)))
 
