@@ -71,17 +71,9 @@ char *dms_master_ldap_bind_problem(const struct passdb_module *module)
 	const struct auth_passdb *passdb;
 	struct auth *auth;
 	char *result = NULL;
-	bool ours;
 
 	array_foreach_elem(&auths, auth) {
-		ours = FALSE;
-		for (passdb = auth->masterdbs; passdb != NULL;
-		     passdb = passdb->next)
-			ours = ours || passdb->passdb == module;
-		for (passdb = auth->passdbs; passdb != NULL;
-		     passdb = passdb->next)
-			ours = ours || passdb->passdb == module;
-		if (!ours)
+		if (!dms_auth_uses_passdb(auth, module))
 			continue;
 		for (passdb = auth->passdbs;
 		     passdb != NULL && result == NULL;

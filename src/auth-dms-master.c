@@ -214,6 +214,13 @@ static bool auth_has_passdb(const struct auth_passdb *passdb,
 	return FALSE;
 }
 
+bool dms_auth_uses_passdb(const struct auth *auth,
+			  const struct passdb_module *module)
+{
+	return auth_has_passdb(auth->passdbs, module) ||
+		auth_has_passdb(auth->masterdbs, module);
+}
+
 /* Why the dms_master userdb might not decide every session of AUTH, or
    NULL when it always does. */
 static const char *dms_master_userdb_problem(const struct auth *auth)
@@ -249,8 +256,7 @@ void dms_master_check_userdbs(const struct passdb_module *module)
 	const char *problem;
 
 	array_foreach_elem(&auths, auth) {
-		if (!auth_has_passdb(auth->passdbs, module) &&
-		    !auth_has_passdb(auth->masterdbs, module))
+		if (!dms_auth_uses_passdb(auth, module))
 			continue;
 		problem = dms_master_userdb_problem(auth);
 		if (problem != NULL) {

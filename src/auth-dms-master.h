@@ -77,6 +77,11 @@ const char *dms_policy_refusal(enum dms_policy_rule rule);
    one; i_fatal() otherwise. */
 void dms_master_check_userdbs(const struct passdb_module *module);
 
+struct auth;
+/* Whether AUTH has MODULE among its passdbs or master passdbs. */
+bool dms_auth_uses_passdb(const struct auth *auth,
+			  const struct passdb_module *module);
+
 /* Which ordinary ldap passdb would bind to LDAP as a master login's
    target with the master's password (auth_bind with a DN template), or
    NULL. i_strdup()ed. 2.3 reads the passdbs' args files (call it at

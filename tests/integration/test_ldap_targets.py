@@ -17,7 +17,7 @@ import time
 import pytest
 
 from dovecot_env import (AUTH_PASSWD_FILE, DOVECOT24, MAIL_GID, MAIL_UID,
-                         doveadm_pw, pick)
+                         TOP, doveadm_pw, pick)
 from test_logins import TARGET, assert_auth_failure
 from test_policy import NOT_ALLOWED_USER, PW, policy_extra, store_text
 
@@ -218,7 +218,7 @@ def test_shipped_ldap_snippet(make_dovecot, ldap_users, mode):
     name keeps "*@example.com" for the mailbox opened."""
     from ldap_env import LDAP_ARGS23, PEOPLE, ROOT_DN, ROOT_PW
     name = pick("auth-dms-ldap.conf.ext", "2.4/auth-dms-ldap.conf.ext")
-    with open(os.path.join(os.environ["DMS_TOP"], "conf.d", name)) as f:
+    with open(os.path.join(TOP, "conf.d", name)) as f:
         text = f.read()
     if DOVECOT24:
         for old, new in (("ldap://ldap.example.com", ldap_users.uri),
