@@ -19,6 +19,7 @@ TOP = os.environ["DMS_TOP"]
 sys.path.insert(0, os.path.join(TOP, "tests/integration"))
 from dovecot_env import (Dovecot, doveadm_pw, pick, AUTH_MASTER,  # noqa
                          AUTH_SELFSPLIT, AUTH_PASSWD_FILE)
+import ldap_env  # noqa
 
 OUTPUT = os.path.join(TOP, pick("docs/benchmarks-2.3.md",
                                 "docs/benchmarks-2.4.md"))
@@ -52,7 +53,54 @@ SCENARIOS = [
     ("d0p", "as d0, users' passwords {PLAIN}", "master", "", "", ORDINARY),
     ("d1p", "as d1, users' passwords {PLAIN}", "selfsplit", "",
      AUTH_SELFSPLIT, ORDINARY),
+    # masters kept in LDAP (one slapd for the run, the same hash in
+    # userPassword); LDAP lookups always run in auth-workers, so the file
+    # store's figure to compare with is a+blocking
+    ("l", "master login, dms_master store=ldap (cache_ttl 5 s, the "
+     "default)", "master", "store=ldap", AUTH_MASTER, MASTER),
+    ("l0", "as l, cache_ttl 0: a search every login", "master",
+     "store=ldap", AUTH_MASTER, MASTER),
+    ("p", "master login, Dovecot's own ldap master passdb (password "
+     "lookup, the same entry)", "master", "", "@LDAP_MASTER@", MASTER),
 ]
+
+# Dovecot's own passdb ldap as a master passdb over the same entries
+LDAP_MASTER23 = """
+auth_master_user_separator = *
+passdb {{
+  driver = ldap
+  # the args file is where the master file would be
+  args = {store}
+  master = yes
+  result_success = continue
+}}
+"""
+LDAP_MASTER_ARGS23 = """uris = %s
+dn = %s
+dnpass = %s
+base = %s
+pass_filter = (&(objectClass=dmsMasterAccount)(uid=%%u))
+pass_attrs = uid=user,userPassword=password
+default_pass_scheme = SHA512-CRYPT
+"""
+LDAP_MASTER24 = """
+auth_master_user_separator = *
+ldap_uris = %s
+ldap_auth_dn = %s
+ldap_auth_dn_password = %s
+ldap_base = %s
+passdb ldapmaster {{
+  driver = ldap
+  master = yes
+  filter = (&(objectClass=dmsMasterAccount)(uid=%%{{user}}))
+  default_password_scheme = SHA512-CRYPT
+  fields {{
+    user = %%{{ldap:uid}}
+    password = %%{{ldap:userPassword}}
+  }}
+  result_success = continue
+}}
+"""
 
 
 def load(server, login, conns, secs, maxreq):
@@ -98,14 +146,28 @@ def main():
     results = {name: [] for name, *_ in scenarios}
     crypts = []
     servers = {}
+    slapd = None
     try:
+        if any(s[0] in ("l", "l0", "p") for s in scenarios):
+            slapd = ldap_env.Slapd()
+            slapd.add_master("admin", hash_)
+            slapd_args = (slapd.uri, ldap_env.READER_DN, ldap_env.READER_PW,
+                          ldap_env.MASTERS_OU)
         for name, desc, mode, pargs, auth, login in scenarios:
             workers = os.cpu_count() * 2
+            if auth == "@LDAP_MASTER@":
+                auth = pick(LDAP_MASTER23,
+                            LDAP_MASTER24 % slapd_args)
             d = Dovecot(mode, args=pargs, auth=auth, extra=pick(
                 "auth_worker_max_count = %d" % workers,
                 "service auth-worker {\n  process_limit = %d\n}" % workers))
             # one store both passdbs read: passwd-file format
             d.write_store("admin:%s\n" % hash_)
+            if name in ("l", "l0"):
+                d.write_store(open(slapd.master_conf(
+                    d.tmp, cache_ttl="5" if name == "l" else "0")).read())
+            if name == "p" and not pick(False, True):
+                d.write_store(LDAP_MASTER_ARGS23 % slapd_args)
             if "audit_file=" in pargs:
                 # a policy to check on every login
                 d.write_store("admin:%s::::::dms_allow=*@example.com "
@@ -140,6 +202,8 @@ def main():
     finally:
         for d in servers.values():
             d.cleanup()
+        if slapd is not None:
+            slapd.cleanup()
 
     best = {n: max(r, key=lambda x: x["rate"]) for n, r in results.items()}
     e = crypt["rate"]
@@ -209,6 +273,26 @@ def main():
                  "hashing; the module's own work per login, measured "
                  "directly, is the store lookup below.\n"
                  % (100 * best["a"]["rate"] / e, 100 * c / e))
+    if all(n in best for n in ("l", "l0", "p")):
+        ab = best["a+blocking"]["rate"]
+        lines.append("## Masters in LDAP\n")
+        lines.append("One slapd (Debian's, mdb, loopback) for the run; the "
+                     "master's entry has the same SHA512-CRYPT hash. "
+                     "store=ldap always verifies in auth-workers, so its "
+                     "file-store figure is a+blocking; Dovecot's own ldap "
+                     "passdb searches asynchronously from the auth process "
+                     "and verifies there, on one core.\n")
+        lines.append("- l / a+blocking = %.3f; l0 / a+blocking = %.3f "
+                     "(LDAP masters against the file store, both in "
+                     "auth-workers)." % (best["l"]["rate"] / ab,
+                                        best["l0"]["rate"] / ab))
+        lines.append("- l / p = %.3f; l0 / p = %.3f (against Dovecot's own "
+                     "ldap master passdb)." % (best["l"]["rate"] /
+                                             best["p"]["rate"],
+                                             best["l0"]["rate"] /
+                                             best["p"]["rate"]))
+        lines.append("- p / c = %.3f (Dovecot's ldap master passdb against "
+                     "its passwd-file one).\n" % (best["p"]["rate"] / c))
     lines.append("## Store scale\n")
     lines.append("| masters | load ms | memory KiB | login-path lookup ns (stat every 1000th) |")
     lines.append("| ---: | ---: | ---: | ---: |")

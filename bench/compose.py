@@ -20,6 +20,14 @@ RATIOS = [
      r"first in the chain run at ([0-9.]+) of"),
     ("audit: the module's part, us a login",
      r"the module's part of that is ([0-9.]+) us"),
+    ("l / a+blocking: masters in LDAP (cache 5 s) / the file store",
+     r"^- l / a\+blocking = ([0-9.]+);"),
+    ("l0 / a+blocking: masters in LDAP (no cache) / the file store",
+     r"; l0 / a\+blocking = ([0-9.]+) "),
+    ("l / p: masters in LDAP (cache 5 s) / Dovecot's ldap master passdb",
+     r"^- l / p = ([0-9.]+);"),
+    ("l0 / p: masters in LDAP (no cache) / Dovecot's ldap master passdb",
+     r"; l0 / p = ([0-9.]+) "),
 ]
 
 

@@ -6,10 +6,10 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
-libcrypt-dev sasl2-bin iproute2 util-linux mount curl"
+libcrypt-dev libldap-dev sasl2-bin iproute2 util-linux mount curl"
 [ "${1:-}" = --run ] || PACKAGES="$PACKAGES check
 python3 python3-pytest procps clang valgrind
-slapd ldap-utils dovecot-ldap"
+slapd ldap-utils dovecot-ldap openssl"
 
 missing=""
 for p in $PACKAGES; do

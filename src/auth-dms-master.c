@@ -11,6 +11,7 @@
 #include "auth.h"
 
 #include <pwd.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +124,98 @@ int dms_master_store_refresh(struct dms_master_passdb_module *module,
 		module->store_failed = FALSE;
 	}
 	return 0;
+}
+
+static uint64_t dms_monotonic_msec(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		i_fatal("clock_gettime(CLOCK_MONOTONIC) failed: %m");
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int dms_master_store_lookup(struct dms_master_passdb_module *module,
+			    struct event *event, const char *name,
+			    const struct dms_store_entry **entry_r)
+{
+	char error[1024];
+	int ret;
+
+	if (module->ldap == NULL) {
+		if (dms_master_store_refresh(module, event) < 0)
+			return -1;
+		return dms_store_lookup(module->store, name, entry_r);
+	}
+	ret = dms_ldap_store_lookup(module->ldap, name, dms_monotonic_msec(),
+				    entry_r, error, sizeof(error));
+	if (ret < 0) {
+		e_error(event, "passdb dms_master: master %s: %s (temporary "
+			"failure)", name, error);
+		module->store_failed = TRUE;
+		return -1;
+	}
+	if (module->store_failed) {
+		e_info(event, "passdb dms_master: LDAP answers again (%s)",
+		       module->path);
+		module->store_failed = FALSE;
+	}
+	return ret;
+}
+
+const char *dms_master_dummy_hash(struct dms_master_passdb_module *module)
+{
+	return module->ldap != NULL ? dms_ldap_store_dummy_hash(module->ldap) :
+		dms_store_dummy_hash(module->store);
+}
+
+const char *dms_master_pad_hash(struct dms_master_passdb_module *module,
+				const struct dms_store_entry *entry,
+				unsigned int *times_r)
+{
+	return module->ldap != NULL ?
+		dms_ldap_store_pad_hash(module->ldap, entry, times_r) :
+		dms_store_pad_hash(module->store, entry, times_r);
+}
+
+const char *dms_master_entry_origin(struct dms_master_passdb_module *module,
+				    const struct dms_store_entry *entry)
+{
+	if (module->ldap != NULL)
+		return t_strdup_printf("LDAP (%s)", module->path);
+	return t_strdup_printf("%s:%u", module->path, entry->line);
+}
+
+void dms_master_ldap_preinit(struct dms_master_passdb_module *module)
+{
+	char error[1024];
+
+	if (dms_ldap_config_read(module->path, &module->ldap_config,
+				 error, sizeof(error)) < 0)
+		i_fatal("passdb dms_master: %s", error);
+	if (module->ldap_config.bind_password_file != NULL &&
+	    dms_ldap_password_read(module->ldap_config.bind_password_file,
+				   &module->ldap_password,
+				   error, sizeof(error)) < 0)
+		i_fatal("passdb dms_master: bind_password_file: %s", error);
+}
+
+void dms_master_ldap_init(struct dms_master_passdb_module *module)
+{
+	/* searches wait for the directory: never in the auth process */
+	module->module.blocking = TRUE;
+	module->ldap = dms_ldap_store_new(&module->ldap_config,
+					  module->ldap_password, module->scheme);
+	if (module->ldap_password != NULL) {
+		dms_wipe(module->ldap_password, strlen(module->ldap_password));
+		free(module->ldap_password);
+		module->ldap_password = NULL;
+	}
+	if (module->ldap == NULL)
+		i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: Out of memory");
+	e_debug(auth_event, "passdb dms_master: masters from LDAP (%s), "
+		"looked up in auth-workers, cached for %u s",
+		module->path, dms_ldap_store_config(module->ldap)->cache_ttl_secs);
 }
 
 int dms_master_audit(struct dms_master_passdb_module *module,

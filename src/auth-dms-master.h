@@ -9,6 +9,8 @@
 #include "dms-policy.h"
 #include "dms-password.h"
 #include "dms-store.h"
+#include "dms-ldap-config.h"
+#include "dms-ldap-store.h"
 
 struct auth_request;
 struct event;
@@ -16,7 +18,14 @@ struct event;
 struct dms_master_passdb_module {
 	struct passdb_module module;
 
+	/* the master file; NULL with store=ldap */
 	struct dms_store *store;
+	/* store=ldap: the directory (made at init, from what preinit read
+	   as root: the settings file and the bind password) */
+	struct dms_ldap_store *ldap;
+	struct dms_ldap_config ldap_config;
+	char *ldap_password;
+	/* the store file, or the LDAP settings file */
 	const char *path;
 	const char *username_format;
 	/* JSON lines of audit records; NULL: the log only */
@@ -44,6 +53,9 @@ struct dms_master_passdb_module {
 #define DMS_FIELD_TARGET "dms_master_target"
 /* and the store it was found in, which names the passdb */
 #define DMS_FIELD_STORE "dms_master_store"
+/* store=ldap: the master's policy as the passdb found it (the userdb
+   runs in the auth process, which must not wait for LDAP) */
+#define DMS_FIELD_POLICY "dms_master_policy"
 
 /* The ACL group of read-only sessions: conf.d/dms-master-read-only.acl
    takes every right but lookup and read from it (negative rights of a
@@ -61,6 +73,27 @@ void dms_master_trust(struct dms_path_trust *trust_r);
 
 int dms_master_store_refresh(struct dms_master_passdb_module *module,
 			     struct event *event);
+
+/* Look NAME up in the module's store: the file (refreshed first) or the
+   directory (within the cache's bound). Returns 1 with *entry_r (valid
+   until the next lookup), 0 for no such master, -1 when the store cannot
+   answer (logged on EVENT). */
+int dms_master_store_lookup(struct dms_master_passdb_module *module,
+			    struct event *event, const char *name,
+			    const struct dms_store_entry **entry_r);
+/* The store's dms_store_dummy_hash() and dms_store_pad_hash(). */
+const char *dms_master_dummy_hash(struct dms_master_passdb_module *module);
+const char *dms_master_pad_hash(struct dms_master_passdb_module *module,
+				const struct dms_store_entry *entry,
+				unsigned int *times_r);
+/* Where ENTRY came from, for log lines: "FILE:LINE" or "LDAP (FILE)". */
+const char *dms_master_entry_origin(struct dms_master_passdb_module *module,
+				    const struct dms_store_entry *entry);
+
+/* store=ldap: read the settings file and the bind password (preinit, as
+   root), then make the store (init); i_fatal() on a bad file. */
+void dms_master_ldap_preinit(struct dms_master_passdb_module *module);
+void dms_master_ldap_init(struct dms_master_passdb_module *module);
 
 /* Log, send as the event dms_master_login and (with audit_file) write the
    audit record. Returns -1 when audit_file could not be written (the

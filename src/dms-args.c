@@ -69,6 +69,15 @@ static int parse_setting(struct dms_args *a, const char *key,
 			return args_error(error_r, "Invalid blocking=%s: "
 					  "use yes or no", value);
 		}
+	} else if (strcmp(key, "store") == 0) {
+		if (strcmp(value, "file") == 0)
+			a->ldap = false;
+		else if (strcmp(value, "ldap") == 0)
+			a->ldap = true;
+		else {
+			return args_error(error_r, "Invalid store=%s: use file "
+					  "or ldap", value);
+		}
 	} else if (strcmp(key, "default_services") == 0) {
 		struct dms_policy_list list;
 		const char *error;

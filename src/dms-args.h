@@ -15,6 +15,8 @@ struct dms_args {
 	char *username_format;
 	/* verify in Dovecot's auth-worker processes */
 	bool blocking;
+	/* PATH is an LDAP settings file (dms-ldap-config.h), not the store */
+	bool ldap;
 	/* the services of masters without dms_services= (validated) */
 	char *default_services;
 	/* append a JSON line per master login attempt here; NULL: none */

@@ -25,6 +25,7 @@ static const struct setting_define dms_master_setting_defines[] = {
 	DEF(STR_NOVARS, dms_master_username_format),
 	DEF(STR_NOVARS, dms_master_default_services),
 	DEF(STR_NOVARS, dms_master_audit_file),
+	DEF(ENUM, dms_master_store),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -34,6 +35,7 @@ static const struct dms_master_settings dms_master_default_settings = {
 	.dms_master_username_format = "%{user}",
 	.dms_master_default_services = "imap pop3",
 	.dms_master_audit_file = "",
+	.dms_master_store = "file:ldap",
 };
 
 static const struct setting_keyvalue dms_master_default_settings_keyvalue[] = {

@@ -15,6 +15,8 @@ struct dms_master_settings {
 	const char *dms_master_username_format;
 	const char *dms_master_default_services;
 	const char *dms_master_audit_file;
+	/* file or ldap */
+	const char *dms_master_store;
 };
 
 extern const struct setting_parser_info dms_master_setting_parser_info;

@@ -108,11 +108,11 @@ dms_master_lookup(struct auth_request *request,
 
 	if ((ret = dms_master_get_login(module, request, login_r)) <= 0)
 		return ret;
-	if (dms_master_store_refresh(module, authdb_event(request)) < 0)
-		return -1;
-	e_debug(authdb_event(request), "lookup: master=%s file=%s",
-		login_r->master, module->path);
-	return dms_store_lookup(module->store, login_r->master, entry_r);
+	e_debug(authdb_event(request), "lookup: master=%s %s=%s",
+		login_r->master, module->ldap != NULL ? "ldap" : "file",
+		module->path);
+	return dms_master_store_lookup(module, authdb_event(request),
+				       login_r->master, entry_r);
 }
 
 static void dms_master_hand_over(struct auth_request *request,
@@ -182,9 +182,10 @@ static int dms_master_extra_fields(struct auth_request *request,
 			if (!DMS_EXPAND_OK(auth_request_var_expand_with_table(
 					str, value + 1, request, table, NULL,
 					&error))) {
-				e_error(authdb_event(request), "%s:%u: "
+				e_error(authdb_event(request), "%s: "
 					"Failed to expand extra field %s: %s",
-					module->path, entry->line, *fields, error);
+					dms_master_entry_origin(module, entry),
+					*fields, error);
 				return -1;
 			}
 			value = str_c(str);
@@ -288,6 +289,21 @@ dms_master_authorize(struct auth_request *request,
 			       target, NULL);
 	auth_request_set_field(request, "userdb_" DMS_FIELD_STORE,
 			       module->path, NULL);
+	if (module->ldap != NULL) {
+		/* the userdb checks the policy found here: it runs in the
+		   auth process, which must not wait for LDAP */
+		char buf[4096];
+		size_t len = dms_policy_format(entry->policy, buf,
+					       sizeof(buf));
+
+		if (len >= sizeof(buf)) {
+			e_error(authdb_event(request), "master %s: policy "
+				"too long to hand to the userdb", login->master);
+			return PASSDB_RESULT_INTERNAL_FAILURE;
+		}
+		auth_request_set_field(request, "userdb_" DMS_FIELD_POLICY,
+				       buf, NULL);
+	}
 	return PASSDB_RESULT_OK;
 }
 
@@ -350,7 +366,7 @@ dms_master_verify(struct auth_request *request, const char *password,
 			return PASSDB_RESULT_USER_UNKNOWN;
 		/* cost what a wrong password of the costliest master
 		   costs */
-		dummy = dms_store_dummy_hash(module->store);
+		dummy = dms_master_dummy_hash(module);
 		if (dummy != NULL)
 			dms_password_verify_dummy_hash(password, dummy);
 		else
@@ -365,12 +381,13 @@ dms_master_verify(struct auth_request *request, const char *password,
 				  &error);
 	/* a master cheaper than the costliest would answer faster than an
 	   unknown name, which would show that it exists */
-	pad = dms_store_pad_hash(module->store, entry, &pad_times);
+	pad = dms_master_pad_hash(module, entry, &pad_times);
 	for (unsigned int i = 0; pad != NULL && i < pad_times; i++)
 		dms_password_verify_dummy_hash(password, pad);
 	if (ret < 0) {
-		e_error(authdb_event(request), "%s:%u: master %s: %s",
-			module->path, entry->line, entry->name, error);
+		e_error(authdb_event(request), "%s: master %s: %s",
+			dms_master_entry_origin(module, entry), entry->name,
+			error);
 	} else if (ret == 0) {
 		dms_log_password_mismatch(request);
 	}
@@ -427,8 +444,9 @@ dms_master_lookup_credentials(struct auth_request *request,
 			result = PASSDB_RESULT_USER_UNKNOWN;
 		} else if (dms_password_parse(entry->password, module->scheme,
 					      &scheme, &hash, &error) < 0) {
-			e_error(authdb_event(request), "%s:%u: master %s: %s",
-				module->path, entry->line, entry->name, error);
+			e_error(authdb_event(request), "%s: master %s: %s",
+				dms_master_entry_origin(module, entry),
+				entry->name, error);
 			dms_master_audit_failure(request, &login,
 						 "password_mismatch",
 						 "password");
@@ -479,6 +497,11 @@ dms_master_module_new(pool_t pool, const struct dms_args *parsed)
 	module->module.blocking = parsed->blocking;
 	module->module.default_pass_scheme = dms_scheme_name(parsed->scheme);
 
+	if (parsed->ldap) {
+		/* as root: the bind password file is root's */
+		dms_master_ldap_preinit(module);
+		return module;
+	}
 	module->store = dms_store_new(module->path, module->scheme);
 	if (module->store == NULL)
 		i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: Out of memory");
@@ -512,6 +535,7 @@ dms_master_preinit(pool_t pool, struct event *event,
 			set->dms_master_default_services, ' ', ','));
 		parsed.audit_file = set->dms_master_audit_file[0] == '\0' ?
 			NULL : (char *)set->dms_master_audit_file;
+		parsed.ldap = strcmp(set->dms_master_store, "ldap") == 0;
 		/* Dovecot sets default_password_scheme and use_worker after
 		   preinit; init() takes the scheme from there */
 		parsed.scheme = DMS_DEFAULT_SCHEME;
@@ -544,6 +568,8 @@ static void dms_master_init_scheme(struct dms_master_passdb_module *module)
 	if (scheme == module->scheme)
 		return;
 	module->scheme = scheme;
+	if (module->store == NULL)
+		return;
 	dms_store_free(&module->store);
 	module->store = dms_store_new(module->path, scheme);
 	if (module->store == NULL)
@@ -633,6 +659,10 @@ static void dms_master_init(struct passdb_module *_module)
 	dms_master_passdb_register(module);
 	/* after preinit: the auth process no longer runs as root here */
 	dms_master_trust(&module->trust);
+	if (module->ldap_config.uris != NULL) {
+		dms_master_ldap_init(module);
+		return;
+	}
 	dms_store_set_trust(module->store, &module->trust);
 	/* a missing store is not fatal: master logins fail as temporary
 	   failures until it is there, everything else works */
@@ -646,6 +676,8 @@ static void dms_master_deinit(struct passdb_module *_module)
 
 	dms_master_passdb_unregister(module);
 	dms_store_free(&module->store);
+	dms_ldap_store_free(&module->ldap);
+	dms_ldap_config_free(&module->ldap_config);
 	i_free(module->ldap_bind_problem);
 }
 

@@ -130,9 +130,10 @@ int setup_globals_take(int argc, char **argv, struct setup_globals *g,
 		       int *argc_r, const char **error_r)
 {
 	static const char *const names[] = {
-		"--masters-file", "--users-file", "--scheme",
+		"--masters-file", "--users-file", "--scheme", "--ldap",
 	};
-	const char **dests[] = { &g->masters_file, &g->users_file, &g->scheme };
+	const char **dests[] = { &g->masters_file, &g->users_file, &g->scheme,
+				 &g->ldap };
 	int out = 0, i;
 
 	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {

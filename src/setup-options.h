@@ -38,9 +38,10 @@ void setup_options_free(struct setup_options *opts);
 
 /* The options that apply to every command, accepted after the command as
    well as before it: --masters-file FILE, --users-file FILE, --scheme
-   SCHEME ("--opt VALUE" or "--opt=VALUE"). Values point into ARGV. */
+   SCHEME, --ldap FILE ("--opt VALUE" or "--opt=VALUE"). Values point
+   into ARGV. */
 struct setup_globals {
-	const char *masters_file, *users_file, *scheme;
+	const char *masters_file, *users_file, *scheme, *ldap;
 };
 
 /* Take the global options out of ARGV up to a "--" (which stays, for

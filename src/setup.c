@@ -4,10 +4,12 @@
 #include "auth-master-dms-config.h"
 
 #include "dms-args.h"
+#include "dms-ldap-config.h"
 #include "dms-password.h"
 #include "dms-pattern.h"
 #include "dms-store.h"
 #include "dms-store-write.h"
+#include "setup-ldap.h"
 #include "setup-names.h"
 #include "setup-options.h"
 #include "setup-password.h"
@@ -29,6 +31,8 @@ struct setup {
 	const char *masters_path;
 	const char *users_path;
 	const char *scheme;
+	/* masters in LDAP: the settings file the module reads too */
+	const char *ldap_path;
 	bool password_stdin;
 };
 
@@ -105,6 +109,9 @@ static void usage(FILE *out, const char *prog)
 "                       DMS_USERS_FILE; default %s)\n"
 "  --scheme SCHEME      SHA512-CRYPT (default), SHA256-CRYPT, BLF-CRYPT\n"
 "                       or YESCRYPT (env DMS_SCHEME)\n"
+"  --ldap FILE          master accounts in LDAP instead of the masters file:\n"
+"                       the dms_master passdb's LDAP settings file (env\n"
+"                       DMS_MASTERS_LDAP; e.g. %s)\n"
 "  --password-stdin     read the password from standard input\n"
 "  -h, --help           this text\n"
 "  -V, --version        the version\n"
@@ -114,7 +121,8 @@ static void usage(FILE *out, const char *prog)
 "Files are changed atomically under a lock and keep mode 0640, group\n"
 "dovecot; a running Dovecot sees the change at the next login.\n"
 "Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
-		prog, DMS_MASTER_STORE_DEFAULT, DMS_USER_STORE_DEFAULT);
+		prog, DMS_MASTER_STORE_DEFAULT, DMS_USER_STORE_DEFAULT,
+		DMS_LDAP_CONFIG_DEFAULT);
 }
 
 static void kind_usage(FILE *out, const char *prog,
@@ -251,6 +259,16 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 		change.context = &opts;
 	}
 
+	if (kind == &kind_master && s->ldap_path != NULL) {
+		struct setup_ldap *ldap = setup_ldap_open(s->prog, s->ldap_path);
+
+		status = ldap == NULL ? EXIT_FAILURE :
+			setup_ldap_set(ldap, op == DMS_STORE_ADD, name,
+				       change.password, &opts);
+		setup_ldap_close(&ldap);
+		dms_wipe(hash, sizeof(hash));
+		goto out;
+	}
 	ret = dms_store_write_change(path, op, name, &change, &set, &error);
 	dms_wipe(hash, sizeof(hash));
 	switch (ret) {
@@ -285,14 +303,24 @@ static int cmd_del(struct setup *s, const struct account_kind *kind,
 	const char *path = kind_path(s, kind), *error;
 	int status = EXIT_SUCCESS;
 
+	struct setup_ldap *ldap = NULL;
+
 	if (argc < 1) {
 		kind_usage(stderr, s->prog, kind);
 		return EXIT_USAGE;
 	}
+	if (kind == &kind_master && s->ldap_path != NULL &&
+	    (ldap = setup_ldap_open(s->prog, s->ldap_path)) == NULL)
+		return EXIT_FAILURE;
 	/* each name on its own: one missing name does not stop the rest */
 	for (int i = 0; i < argc; i++) {
 		if (!get_name(s, kind, argv[i], name, sizeof(name))) {
 			status = EXIT_FAILURE;
+			continue;
+		}
+		if (ldap != NULL) {
+			if (setup_ldap_del(ldap, name) != EXIT_SUCCESS)
+				status = EXIT_FAILURE;
 			continue;
 		}
 		switch (dms_store_write(path, DMS_STORE_DELETE, name, NULL,
@@ -310,6 +338,7 @@ static int cmd_del(struct setup *s, const struct account_kind *kind,
 			break;
 		}
 	}
+	setup_ldap_close(&ldap);
 	return status;
 }
 
@@ -325,6 +354,13 @@ static int cmd_list(struct setup *s, const struct account_kind *kind,
 	if (argc != 0) {
 		kind_usage(stderr, s->prog, kind);
 		return EXIT_USAGE;
+	}
+	if (kind == &kind_master && s->ldap_path != NULL) {
+		struct setup_ldap *ldap = setup_ldap_open(s->prog, s->ldap_path);
+		int ret = ldap == NULL ? EXIT_FAILURE : setup_ldap_list(ldap);
+
+		setup_ldap_close(&ldap);
+		return ret;
 	}
 	if (stat(path, &st) < 0) {
 		/* nothing added yet */
@@ -399,6 +435,7 @@ int main(int argc, char **argv)
 		{ "masters-file", required_argument, NULL, 'm' },
 		{ "users-file", required_argument, NULL, 'u' },
 		{ "scheme", required_argument, NULL, 's' },
+		{ "ldap", required_argument, NULL, 'l' },
 		{ "password-stdin", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -410,9 +447,10 @@ int main(int argc, char **argv)
 				       DMS_MASTER_STORE_DEFAULT),
 		.users_path = env_or("DMS_USERS_FILE", DMS_USER_STORE_DEFAULT),
 		.scheme = env_or("DMS_SCHEME", "SHA512-CRYPT"),
+		.ldap_path = env_or("DMS_MASTERS_LDAP", NULL),
 	};
 	const char *slash = strrchr(argv[0], '/');
-	struct setup_globals globals = { NULL, NULL, NULL };
+	struct setup_globals globals = { NULL, NULL, NULL, NULL };
 	const char *const *m, *error;
 	int c;
 
@@ -429,6 +467,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			s.scheme = optarg;
+			break;
+		case 'l':
+			s.ldap_path = optarg;
 			break;
 		case 'p':
 			s.password_stdin = true;
@@ -458,6 +499,8 @@ int main(int argc, char **argv)
 		s.users_path = globals.users_file;
 	if (globals.scheme != NULL)
 		s.scheme = globals.scheme;
+	if (globals.ldap != NULL)
+		s.ldap_path = globals.ldap;
 	for (m = dms_password_hash_methods; *m != NULL; m++) {
 		if (strcasecmp(*m, s.scheme) == 0)
 			break;

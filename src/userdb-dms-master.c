@@ -71,13 +71,43 @@ static void dms_master_set_read_only(struct auth_request *request)
 #endif
 }
 
+/* store=ldap: the policy the passdb found, from its field (the auth
+   process does not wait for LDAP). Returns 0 with *entry_r, or -1. */
+static int dms_master_session_policy(struct auth_request *request,
+				     const char *master, const char *text,
+				     struct dms_store_entry *entry_r,
+				     struct dms_policy *policy_r)
+{
+	char error_buf[256];
+	const char *error;
+
+	i_zero(entry_r);
+	if (text == NULL) {
+		e_error(authdb_event(request), "dms_master: master %s: the "
+			"passdb handed over no policy", master);
+		return -1;
+	}
+	if (dms_policy_parse(t_strdup_noconst(text), TRUE, policy_r,
+			     error_buf, sizeof(error_buf), &error) < 0) {
+		e_error(authdb_event(request), "dms_master: master %s: "
+			"policy %s: %s", master, text, error);
+		return -1;
+	}
+	entry_r->name = master;
+	entry_r->policy = policy_r;
+	return 0;
+}
+
 static enum userdb_result
 dms_master_session(struct auth_request *request, const char *store,
-		   const char *master, const char *target)
+		   const char *master, const char *target,
+		   const char *policy_text)
 {
 	struct dms_master_passdb_module *module =
 		dms_master_passdb_find(store);
 	const struct dms_store_entry *entry;
+	struct dms_store_entry ldap_entry;
+	struct dms_policy ldap_policy;
 	const char *user = request->fields.user;
 	struct dms_audit_record record = {
 		.stage = "session",
@@ -92,13 +122,21 @@ dms_master_session(struct auth_request *request, const char *store,
 			"passdb authorized master %s here", master);
 		return USERDB_RESULT_INTERNAL_FAILURE;
 	}
-	if (dms_master_store_refresh(module, authdb_event(request)) < 0) {
+	if (module->ldap != NULL) {
+		if (dms_master_session_policy(request, master, policy_text,
+					      &ldap_entry, &ldap_policy) < 0) {
+			record.result = "tempfail";
+			record.rule = "store";
+			(void)dms_master_audit(module, request, &record);
+			return USERDB_RESULT_INTERNAL_FAILURE;
+		}
+		entry = &ldap_entry;
+	} else if (dms_master_store_refresh(module, authdb_event(request)) < 0) {
 		record.result = "tempfail";
 		record.rule = "store";
 		(void)dms_master_audit(module, request, &record);
 		return USERDB_RESULT_INTERNAL_FAILURE;
-	}
-	if (dms_store_lookup(module->store, master, &entry) == 0) {
+	} else if (dms_store_lookup(module->store, master, &entry) == 0) {
 		/* removed between the login and the session */
 		record.result = "refused";
 		record.rule = "unknown_master";
@@ -133,7 +171,7 @@ static void dms_master_userdb_lookup(struct auth_request *request,
 				     userdb_callback_t *callback)
 {
 	struct auth_fields *reply = request->fields.userdb_reply;
-	const char *master, *target, *store;
+	const char *master, *target, *store, *policy;
 	enum userdb_result result;
 
 	master = reply == NULL ? NULL : auth_fields_find(reply, DMS_FIELD_MASTER);
@@ -153,13 +191,17 @@ static void dms_master_userdb_lookup(struct auth_request *request,
 	T_BEGIN {
 		target = auth_fields_find(reply, DMS_FIELD_TARGET);
 		store = auth_fields_find(reply, DMS_FIELD_STORE);
+		policy = auth_fields_find(reply, DMS_FIELD_POLICY);
+		policy = policy == NULL ? NULL : t_strdup(policy);
 		master = t_strdup(master);
 		target = t_strdup(target == NULL ? "" : target);
 		store = t_strdup(store == NULL ? "" : store);
 		auth_fields_remove(reply, DMS_FIELD_MASTER);
 		auth_fields_remove(reply, DMS_FIELD_TARGET);
 		auth_fields_remove(reply, DMS_FIELD_STORE);
-		result = dms_master_session(request, store, master, target);
+		auth_fields_remove(reply, DMS_FIELD_POLICY);
+		result = dms_master_session(request, store, master, target,
+					    policy);
 	} T_END;
 	if (result != USERDB_RESULT_OK) {
 		/* end the chain as a failure: the userdbs before us said

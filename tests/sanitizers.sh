@@ -18,10 +18,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # shellcheck disable=SC2086
 $cc $cflags -o "$out/test-dms" "$top"/tests/unit/test-*.c \
 	"$top/src/setup-names.c" "$top/src/setup-options.c" $lib \
-	$(pkg-config --cflags --libs check) -lcrypt
+	$(pkg-config --cflags --libs check) -lcrypt -lldap -llber
 # shellcheck disable=SC2086
 $cc $cflags -o "$out/setup" "$top"/src/setup.c "$top/src/setup-names.c" \
-	"$top/src/setup-options.c" "$top/src/setup-password.c" $lib -lcrypt
+	"$top/src/setup-options.c" "$top/src/setup-password.c" \
+	"$top/src/setup-ldap.c" $lib -lcrypt -lldap -llber
 
 echo "== unit tests under ASan+UBSan"
 # no fork: a sanitizer report in a test makes the whole run fail
@@ -34,4 +35,7 @@ grep -E "^[0-9]+%: Checks" "$out/unit.log"
 echo "== setup CLI tests under ASan+UBSan"
 DMS_SETUP="$out/setup" sh "$top/tests/integration/run.sh" -q \
 	"$top/tests/integration/test_setup_cli.py" -k "not page_example" \
-	"$top/tests/integration/test_policy.py::test_cli_sets_and_clears_policy"
+	"$top/tests/integration/test_policy.py::test_cli_sets_and_clears_policy" \
+	"$top/tests/integration/test_ldap_masters.py::test_cli_add_list_update_del" \
+	"$top/tests/integration/test_ldap_masters.py::test_cli_concurrent_admins_keep_both_changes" \
+	"$top/tests/integration/test_ldap_masters.py::test_cli_option_and_errors"

@@ -48,6 +48,7 @@ ARGS24 = {"separator": "dms_master_separator",
           "username_format": "dms_master_username_format",
           "default_services": "dms_master_default_services",
           "audit_file": "dms_master_audit_file",
+          "store": "dms_master_store",
           "scheme": "default_password_scheme",
           "blocking": "use_worker"}
 

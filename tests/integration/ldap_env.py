@@ -5,17 +5,22 @@ made."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 
-from dovecot_env import TIMEOUT, pick, terminate
+from dovecot_env import TIMEOUT, TOP, pick, terminate
 
 SUFFIX = "dc=example,dc=com"
 ROOT_DN = "cn=admin," + SUFFIX
 ROOT_PW = "ldap-admin-secret"
 PEOPLE = "ou=people," + SUFFIX
+MASTERS_OU = "ou=masters," + SUFFIX
+# what the module binds as to read masters: no write rights
+READER_DN = "cn=dovecot," + SUFFIX
+READER_PW = "reader-secret"
 
 SLAPD_CONF = """
 include /etc/ldap/schema/core.schema
@@ -24,7 +29,10 @@ include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
 # docker-mailserver's mail accounts (tests/integration/ldap/)
 include {tmp}/postfix-book.schema
+# the shipped schema of masters kept in LDAP (ldap/)
+include {tmp}/dms-master.schema
 pidfile {tmp}/slapd.pid
+{tls}
 modulepath /usr/lib/ldap
 moduleload back_mdb
 database mdb
@@ -34,6 +42,7 @@ rootdn "{root_dn}"
 rootpw {root_pw}
 directory {tmp}/db
 access to attrs=userPassword
+  by dn.exact="{reader_dn}" read
   by anonymous auth
   by * none
 access to * by * read
@@ -108,6 +117,27 @@ def free_port():
         return s.getsockname()[1]
 
 
+def make_certs(directory):
+    """A CA and a certificate for localhost/127.0.0.1 signed by it."""
+    def run(*args):
+        subprocess.run(args, check=True, capture_output=True,
+                       timeout=TIMEOUT * 3, cwd=directory)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=dms test CA")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes",
+        "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=localhost")
+    with open(os.path.join(directory, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem",
+        "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+        "-days", "2", "-extfile", "ext.cnf")
+    # slapd runs as root here; the key stays private all the same
+    os.chmod(os.path.join(directory, "server.key"), 0o600)
+    return os.path.join(directory, "ca.pem")
+
+
 def ssha(password):
     out = subprocess.run(["slappasswd", "-s", password], check=True,
                          capture_output=True, text=True, timeout=TIMEOUT)
@@ -115,22 +145,50 @@ def ssha(password):
 
 
 class Slapd:
-    def __init__(self):
+    def __init__(self, tls=False):
         self.tmp = tempfile.mkdtemp(prefix="dms-ldap-")
         os.mkdir(os.path.join(self.tmp, "db"))
         self.port = free_port()
         self.uri = "ldap://127.0.0.1:%d" % self.port
         self.conf = os.path.join(self.tmp, "slapd.conf")
         self.logfile = os.path.join(self.tmp, "slapd.log")
+        self.tls = tls
         shutil.copy(os.path.join(os.path.dirname(__file__), "ldap",
                                  "postfix-book.schema"), self.tmp)
+        shutil.copy(os.path.join(TOP, "ldap", "dms-master.schema"),
+                    self.tmp)
+        tls_conf = ""
+        if tls:
+            self.ca = make_certs(self.tmp)
+            self.ldaps_port = free_port()
+            self.ldaps_uri = "ldaps://127.0.0.1:%d" % self.ldaps_port
+            tls_conf = ("TLSCACertificateFile %s/ca.pem\n"
+                        "TLSCertificateFile %s/server.pem\n"
+                        "TLSCertificateKeyFile %s/server.key\n"
+                        % (self.tmp, self.tmp, self.tmp))
         with open(self.conf, "w") as f:
             f.write(SLAPD_CONF.format(tmp=self.tmp, suffix=SUFFIX,
-                                      root_dn=ROOT_DN, root_pw=ROOT_PW))
+                                      root_dn=ROOT_DN, root_pw=ROOT_PW,
+                                      reader_dn=READER_DN, tls=tls_conf))
         self._log = open(self.logfile, "w")
+        self.start()
+        self.add("dn: %s\nobjectClass: dcObject\nobjectClass: organization\n"
+                 "o: example\ndc: example\n\n"
+                 "dn: %s\nobjectClass: organizationalUnit\nou: people\n\n"
+                 "dn: %s\nobjectClass: organizationalUnit\nou: masters\n\n"
+                 "dn: %s\nobjectClass: organizationalRole\n"
+                 "objectClass: simpleSecurityObject\ncn: dovecot\n"
+                 "userPassword: %s\n"
+                 % (SUFFIX, PEOPLE, MASTERS_OU, READER_DN, ssha(READER_PW)))
+
+    def start(self):
+        """(Again) on the same port and database."""
+        urls = self.uri
+        if self.tls:
+            urls += " " + self.ldaps_uri
         # -d stats: in the foreground, every search and bind to stderr
         self.proc = subprocess.Popen(
-            ["slapd", "-f", self.conf, "-h", self.uri, "-d", "stats"],
+            ["slapd", "-f", self.conf, "-h", urls, "-d", "stats"],
             stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + TIMEOUT
@@ -146,10 +204,72 @@ class Slapd:
                     raise RuntimeError("slapd did not listen: %s"
                                        % self.log())
                 time.sleep(0.05)
-        self.add("dn: %s\nobjectClass: dcObject\nobjectClass: organization\n"
-                 "o: example\ndc: example\n\n"
-                 "dn: %s\nobjectClass: organizationalUnit\nou: people\n"
-                 % (SUFFIX, PEOPLE))
+
+    def stop(self):
+        terminate(self.proc)
+
+    def pause(self):
+        """A slapd that accepts connections and answers nothing."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def ldap_tool(self, tool, ldif, check=True):
+        return subprocess.run([tool, "-x", "-H", self.uri, "-D", ROOT_DN,
+                               "-w", ROOT_PW], input=ldif, check=check,
+                              capture_output=True, text=True,
+                              timeout=TIMEOUT)
+
+    def modify(self, ldif):
+        self.ldap_tool("ldapmodify", ldif)
+
+    def delete(self, dn):
+        subprocess.run(["ldapdelete", "-x", "-H", self.uri, "-D", ROOT_DN,
+                        "-w", ROOT_PW, dn], check=True, capture_output=True,
+                       text=True, timeout=TIMEOUT)
+
+    def search(self, base, filt, *attrs):
+        out = subprocess.run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no",
+                              "-H", self.uri, "-D", ROOT_DN, "-w", ROOT_PW,
+                              "-b", base, filt] + list(attrs),
+                             check=True, capture_output=True, text=True,
+                             timeout=TIMEOUT)
+        return out.stdout
+
+    def add_master(self, name, password_value, **attrs):
+        """A master entry as auth-master-dms-setup --ldap writes it;
+        ATTRS: LDAP attribute -> value or list of values."""
+        lines = ["dn: uid=%s,%s" % (name, MASTERS_OU),
+                 "objectClass: account", "objectClass: dmsMasterAccount",
+                 "uid: %s" % name]
+        if password_value is not None:
+            lines.append("userPassword: %s" % password_value)
+        for attr, values in attrs.items():
+            if isinstance(values, str):
+                values = [values]
+            lines += ["%s: %s" % (attr, v) for v in values]
+        self.add("\n".join(lines) + "\n")
+
+    def master_conf(self, directory, **settings):
+        """The module's (and setup's) LDAP settings file in DIRECTORY,
+        with the reader's password file; SETTINGS add or replace keys.
+        Returns its path."""
+        pwfile = os.path.join(directory, "ldap-reader.secret")
+        with open(pwfile, "w") as f:
+            f.write(READER_PW + "\n")
+        os.chmod(pwfile, 0o600)
+        keys = {"uris": self.uri, "base": MASTERS_OU, "bind_dn": READER_DN,
+                "bind_password_file": pwfile, "timeout": "2"}
+        keys.update(settings)
+        path = os.path.join(directory, "dms-master-ldap.conf")
+        with open(path, "w") as f:
+            f.write("# written by the tests (ldap_env.master_conf)\n")
+            for k, v in keys.items():
+                if v is not None:
+                    f.write("%s = %s\n" % (k, v))
+        os.chmod(path, 0o640)
+        return path
 
     def add(self, ldif):
         subprocess.run(["ldapadd", "-x", "-H", self.uri, "-D", ROOT_DN,
@@ -166,12 +286,17 @@ class Slapd:
         (its tests' 02_user-email.ldif): inetOrgPerson and
         PostfixBookMailAccount, the mailbox in mailStorageDirectory."""
         self.add("dn: uid=%s,%s\nobjectClass: inetOrgPerson\n"
-                 "objectClass: PostfixBookMailAccount\nuid: %s\ncn: %s\n"
+                 "objectClass: PostfixBookMailAccount\n"
+                 # docker-mailserver's default filters and its 2.4 user
+                 # field read uniqueIdentifier, which OpenLDAP's schema
+                 # gives no class (cosine's pilotObject is commented out)
+                 "objectClass: extensibleObject\nuniqueIdentifier: %s\n"
+                 "uid: %s\ncn: %s\n"
                  "sn: %s\nmail: %s\nuserPassword: %s\n"
                  "mailHomeDirectory: %s\nmailStorageDirectory: %s\n"
                  "mailUidNumber: 65534\nmailGidNumber: 65534\n"
                  "mailEnabled: TRUE\n"
-                 % (uid, PEOPLE, uid, uid, uid, mail, ssha(password),
+                 % (uid, PEOPLE, uid, uid, uid, uid, mail, ssha(password),
                     maildir, maildir))
 
     def users_conf(self, auth_bind, user_attr="uid", userdn=False):
@@ -256,6 +381,10 @@ passdb ldap {
 """ % (self.uri, ROOT_DN, ROOT_PW, PEOPLE, auth_bind)
 
     def cleanup(self):
+        try:
+            self.resume()
+        except ProcessLookupError:
+            pass
         terminate(self.proc)
         self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

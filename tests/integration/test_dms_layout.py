@@ -258,3 +258,135 @@ def test_why_2_3_rewrites_auth_master_inc(make_dovecot):
     d.start()
     revoke_admin(d)
     assert d.imap_login(TARGET + "*admin", "top-secret")[0] == "OK"
+
+
+# -- docker-mailserver's LDAP mode (ACCOUNT_PROVISIONER=LDAP) ---------------
+# After its setup.d/ldap.sh: auth-ldap.conf.ext included instead of
+# auth-passwdfile.inc, the connection's values replaced from the
+# environment; the rest of DMS's files verbatim, its default filters
+# included (uniqueIdentifier, which the test's entries carry).
+
+from test_ldap_targets import ldap_users  # noqa: F401 (a fixture)
+
+AUTH_CONF_LDAP = """\
+auth_mechanisms = plain login
+!include auth-ldap.conf.ext
+#!include auth-passwdfile.inc
+!include auth-master.inc
+"""
+
+AUTH_LDAP_CONF_EXT23 = """\
+passdb {{
+  driver = ldap
+  mechanisms = plain login
+  # Path for LDAP configuration file, see example-config/dovecot-ldap.conf.ext
+  args = {tmp}/dovecot-ldap.conf.ext
+}}
+
+userdb {{
+  driver = ldap
+  args = {tmp}/dovecot-ldap.conf.ext
+
+  # Default fields can be used to specify defaults that LDAP may override
+  #default_fields = home=/home/virtual/%u
+}}
+"""
+
+DOVECOT_LDAP_CONF_EXT23 = """\
+base                = {base}
+default_pass_scheme = SSHA
+dn                  = {dn}
+dnpass              = {dnpass}
+uris                = {uris}
+tls                 = no
+ldap_version        = 3
+pass_attrs          = uniqueIdentifier=user,userPassword=password
+pass_filter         = (&(objectClass=PostfixBookMailAccount)(uniqueIdentifier=%n))
+user_attrs          = mailHomeDirectory=home,mailUidNumber=uid,mailGidNumber=gid,mailStorageDirectory=mail
+user_filter         = (&(objectClass=PostfixBookMailAccount)(uniqueIdentifier=%n))
+auth_bind           = no
+"""
+
+AUTH_LDAP_CONF_EXT24 = """\
+ldap_uris             = {uris}
+ldap_base             = {base}
+ldap_auth_dn          = {dn}
+ldap_auth_dn_password = {dnpass}
+ldap_starttls         = no
+
+passdb ldap {{
+  driver = ldap
+
+  fields {{
+    default_pass_scheme = SSHA
+    user = %{{ldap:uniqueIdentifier}}
+    password = %{{ldap:userPassword}}
+  }}
+}}
+
+userdb ldap {{
+  driver = ldap
+
+  fields {{
+    uid = %{{ldap:mailUidNumber}}
+    gid = %{{ldap:mailGidNumber}}
+    home = %{{ldap:mailHomeDirectory}}
+    mail_path = %{{ldap:mailStorageDirectory}}
+  }}
+}}
+
+passdb_ldap_filter = (&(objectClass=PostfixBookMailAccount)(uniqueIdentifier=%{{user | username}}))
+userdb_ldap_filter = (&(objectClass=PostfixBookMailAccount)(uniqueIdentifier=%{{user | username}}))
+"""
+
+
+def dms_ldap_server(make_dovecot, slapd):
+    from ldap_env import PEOPLE, ROOT_DN, ROOT_PW
+    d = dms_server(make_dovecot, snippet=False)
+    confd = os.path.join(d.tmp, "conf.d")
+    fields = dict(tmp=d.tmp, uris=slapd.uri, base=PEOPLE, dn=ROOT_DN,
+                  dnpass=ROOT_PW)
+    files = [("conf.d/10-auth.conf", AUTH_CONF_LDAP),
+             ("conf.d/auth-ldap.conf.ext",
+              pick(AUTH_LDAP_CONF_EXT23, AUTH_LDAP_CONF_EXT24))]
+    if not DOVECOT24:
+        files.append(("dovecot-ldap.conf.ext", DOVECOT_LDAP_CONF_EXT23))
+    for name, text in files:
+        with open(os.path.join(d.tmp, name), "w") as f:
+            f.write(text.format(**fields))
+    if not DOVECOT24:
+        os.chmod(os.path.join(d.tmp, "dovecot-ldap.conf.ext"), 0o600)
+    apply_snippet(d, confd)
+    if DOVECOT24:
+        # the snippet says to: DMS's LDAP mode names its userdb "ldap"
+        local = os.path.join(d.tmp, "local.conf")
+        text = open(local).read()
+        assert "userdb userdb-default {" in text
+        with open(local, "w") as f:
+            f.write(text.replace("userdb userdb-default {", "userdb ldap {"))
+    return d
+
+
+def test_dms_ldap_mode(make_dovecot, ldap_users):
+    d = dms_ldap_server(make_dovecot, ldap_users)
+    out = doveconf(d)
+    assert master_passdbs(out.stdout) == ["dms_master"]
+    d.start()
+    mark = d.log_mark()
+    # the LDAP user's mailbox, opened by a master from dovecot-masters.cf
+    status, subjects = d.imap_login(TARGET + "*admin", "top-secret")
+    assert status == "OK" and subjects == ["Subject: LDAP mailbox of user"], \
+        (subjects, d.log_since(mark))
+    assert d.pop3_login(TARGET + "*admin", "top-secret") == ("OK", 1)
+    assert d.wait_log(mark, "stage=session master=admin target=" + TARGET)
+    # ordinary LDAP logins as before
+    assert d.imap_login(TARGET, "secret")[0] == "OK"
+    assert_auth_failure(d.imap_login(TARGET, "top-secret"))
+    assert_auth_failure(d.imap_login(TARGET + "*admin", "wrong"))
+    assert_auth_failure(d.imap_login("nobody@example.com*admin",
+                                     "top-secret"))
+    # the policy and revocation from dovecot-masters.cf
+    status, text = d.imap_login(TARGET + "*scoped", SCOPED_PW)
+    assert status == "NO" and "AUTHORIZATIONFAILED" in text, text
+    revoke_admin(d)
+    assert_auth_failure(d.imap_login(TARGET + "*admin", "top-secret"))

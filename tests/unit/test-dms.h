@@ -19,5 +19,6 @@ Suite *policy_suite(void);
 Suite *audit_suite(void);
 Suite *options_suite(void);
 Suite *path_suite(void);
+Suite *ldap_suite(void);
 
 #endif

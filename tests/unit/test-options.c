@@ -91,7 +91,7 @@ START_TEST(test_globals_take)
 		"--masters-file=/m.cf", "pw", "--allow", "x", "--",
 		"--users-file", "/u", NULL };
 	char *bad[] = { "list", "--users-file", NULL };
-	struct setup_globals g = { NULL, NULL, NULL };
+	struct setup_globals g = { NULL, NULL, NULL, NULL };
 	const char *error;
 	int argc;
 

@@ -1,0 +1,57 @@
+#ifndef DMS_LDAP_CONN_H
+#define DMS_LDAP_CONN_H
+
+#include <stdbool.h>
+#include "dms-ldap-config.h"
+#include "dms-ldap-entry.h"
+
+/* A synchronous connection to the directory of masters (libldap), for
+   the module's auth-workers and for the setup CLI: connected when first
+   used, with StartTLS or ldaps:// and a simple bind as the configured DN,
+   every operation bounded by the configured timeout. Knows nothing of
+   Dovecot. Passwords never appear in the error messages. */
+
+struct dms_ldap_conn;
+
+/* BIND_DN NULL: anonymous. PASSWORD is copied (and wiped on free). */
+struct dms_ldap_conn *dms_ldap_conn_new(const struct dms_ldap_config *config,
+					const char *bind_dn,
+					const char *password);
+void dms_ldap_conn_free(struct dms_ldap_conn **conn);
+
+/* The result of a search: entries with the mapped attributes. */
+struct dms_ldap_result;
+unsigned int dms_ldap_result_count(const struct dms_ldap_result *result);
+const struct dms_ldap_entry *
+dms_ldap_result_entry(const struct dms_ldap_result *result, unsigned int idx);
+void dms_ldap_result_free(struct dms_ldap_result **result);
+
+/* Search the configured base with FILTER (already escaped) for at most
+   SIZE_LIMIT entries (0: no limit). Returns 0 with *result_r, or -1 with
+   ERROR (a lost connection is retried once on a new one). More entries
+   than SIZE_LIMIT is an error. */
+int dms_ldap_conn_search(struct dms_ldap_conn *conn, const char *filter,
+			 unsigned int size_limit,
+			 struct dms_ldap_result **result_r,
+			 char *error, size_t error_size);
+
+/* The writes of the setup CLI: one LDAP operation each, so that two
+   administrators' changes to different attributes or masters never undo
+   each other. VALUES is by enum dms_ldap_attr, NULL-terminated arrays;
+   NULL leaves an attribute alone, an empty array removes it (modify).
+   Return 0, or -1 with ERROR and *ldap_error_r (LDAP's result code, so
+   that the CLI can tell "exists" and "no such entry" apart). */
+int dms_ldap_conn_add(struct dms_ldap_conn *conn, const char *dn,
+		      const char *const *values[DMS_LDAP_ATTR_COUNT],
+		      int *ldap_error_r, char *error, size_t error_size);
+int dms_ldap_conn_modify(struct dms_ldap_conn *conn, const char *dn,
+			 const char *const *values[DMS_LDAP_ATTR_COUNT],
+			 int *ldap_error_r, char *error, size_t error_size);
+int dms_ldap_conn_delete(struct dms_ldap_conn *conn, const char *dn,
+			 int *ldap_error_r, char *error, size_t error_size);
+
+/* LDAP result codes the CLI tells apart. */
+#define DMS_LDAP_ALREADY_EXISTS 0x44
+#define DMS_LDAP_NO_SUCH_OBJECT 0x20
+
+#endif

@@ -1,0 +1,198 @@
+/* An LDAP master entry, made into a store line. */
+
+#include "dms-ldap-entry.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* the options these attributes become, by enum dms_ldap_attr */
+static const char *const option_keys[DMS_LDAP_ATTR_COUNT] = {
+	NULL, NULL, "dms_allow", "dms_services", "dms_read_only",
+	"dms_expires", "dms_disabled",
+};
+
+/* Bytes that could change how the line is read: field and option
+   separators, list separators, anything not printable. */
+static bool value_safe(const struct dms_ldap_value *value, bool list_item)
+{
+	if (value->len == 0)
+		return false;
+	for (size_t i = 0; i < value->len; i++) {
+		unsigned char c = (unsigned char)value->data[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '|' ||
+		    (list_item && c == ','))
+			return false;
+	}
+	return true;
+}
+
+int dms_ldap_time_to_store(const char *value, size_t len, char *buf)
+{
+	if (len != 15 || value[14] != 'Z')
+		return -1;
+	for (unsigned int i = 0; i < 14; i++) {
+		if (value[i] < '0' || value[i] > '9')
+			return -1;
+	}
+	snprintf(buf, 21, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", value, value + 4,
+		 value + 6, value + 8, value + 10, value + 12);
+	return 0;
+}
+
+/* Append LEN bytes to the line being built. */
+struct line_buf {
+	char *data;
+	size_t len, size;
+};
+
+static int line_append(struct line_buf *line, const char *data, size_t len)
+{
+	if (line->len + len + 1 > line->size) {
+		size_t size = (line->len + len + 1) * 2;
+		char *data2 = realloc(line->data, size);
+
+		if (data2 == NULL)
+			return -1;
+		line->data = data2;
+		line->size = size;
+	}
+	memcpy(line->data + line->len, data, len);
+	line->len += len;
+	line->data[line->len] = '\0';
+	return 0;
+}
+
+static int line_append_str(struct line_buf *line, const char *str)
+{
+	return line_append(line, str, strlen(str));
+}
+
+static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
+			 const struct dms_ldap_values *values,
+			 const char **error_r)
+{
+	const struct dms_ldap_value *v = values->values;
+	bool list = attr == DMS_LDAP_ATTR_ALLOW ||
+		attr == DMS_LDAP_ATTR_SERVICES;
+	char time_buf[24];
+	int ret = 0;
+
+	if (values->count == 0)
+		return 0;
+	if (!list && values->count > 1) {
+		*error_r = "a single-valued policy attribute has several values";
+		return -1;
+	}
+	for (unsigned int i = 0; i < values->count; i++) {
+		if (!value_safe(&v[i], list)) {
+			*error_r = "a policy value is empty or has a blank, a "
+				"control character, '|' or ','";
+			return -1;
+		}
+	}
+	ret |= line_append_str(line, line->data[line->len - 1] == '|' ?
+			       "" : " ");
+	ret |= line_append_str(line, option_keys[attr]);
+	ret |= line_append_str(line, "=");
+	switch (attr) {
+	case DMS_LDAP_ATTR_READ_ONLY:
+	case DMS_LDAP_ATTR_DISABLED:
+		/* RFC 4517 Boolean */
+		if (v->len == 4 && memcmp(v->data, "TRUE", 4) == 0)
+			ret |= line_append_str(line, "yes");
+		else if (v->len == 5 && memcmp(v->data, "FALSE", 5) == 0)
+			ret |= line_append_str(line, "no");
+		else {
+			*error_r = "a Boolean policy attribute is not TRUE or "
+				"FALSE";
+			return -1;
+		}
+		break;
+	case DMS_LDAP_ATTR_EXPIRES:
+		/* GeneralizedTime, or what the store's line would say
+		   (checked there) */
+		if (dms_ldap_time_to_store(v->data, v->len, time_buf) == 0)
+			ret |= line_append_str(line, time_buf);
+		else if (memchr(v->data, 'Z', v->len) != NULL ||
+			 v->len == 10)
+			ret |= line_append(line, v->data, v->len);
+		else {
+			*error_r = "the expiry is not a UTC GeneralizedTime "
+				"(YYYYMMDDHHMMSSZ)";
+			return -1;
+		}
+		break;
+	default:
+		for (unsigned int i = 0; i < values->count; i++) {
+			if (i > 0)
+				ret |= line_append_str(line, ",");
+			ret |= line_append(line, v[i].data, v[i].len);
+		}
+		break;
+	}
+	if (ret != 0) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+int dms_ldap_entry_line(const char *name, const struct dms_ldap_entry *entry,
+			char **line_r, const char **error_r)
+{
+	const struct dms_ldap_values *names = &entry->attrs[DMS_LDAP_ATTR_NAME];
+	const struct dms_ldap_values *password =
+		&entry->attrs[DMS_LDAP_ATTR_PASSWORD];
+	struct line_buf line = { NULL, 0, 0 };
+	size_t name_len = strlen(name);
+	unsigned int i;
+	int ret = 0;
+
+	/* a name the line could not carry is no master's */
+	for (i = 0; i < name_len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == ':' || c == '|')
+			return 0;
+	}
+	for (i = 0; i < names->count; i++) {
+		if (names->values[i].len == name_len &&
+		    memcmp(names->values[i].data, name, name_len) == 0)
+			break;
+	}
+	if (i == names->count)
+		return 0;
+	if (password->count != 1) {
+		*error_r = password->count == 0 ? "no password" :
+			"several passwords";
+		return -1;
+	}
+	if (!value_safe(&password->values[0], false)) {
+		*error_r = "the password has a blank, a control character or "
+			"'|'";
+		return -1;
+	}
+	ret |= line_append(&line, name, name_len);
+	ret |= line_append_str(&line, "|");
+	ret |= line_append(&line, password->values[0].data,
+			   password->values[0].len);
+	ret |= line_append_str(&line, "|");
+	if (ret != 0) {
+		free(line.data);
+		*error_r = "out of memory";
+		return -1;
+	}
+	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_COUNT; i++) {
+		if (append_option(&line, i, &entry->attrs[i], error_r) < 0) {
+			free(line.data);
+			return -1;
+		}
+	}
+	if (line.data[line.len - 1] == '|')
+		line.data[--line.len] = '\0';
+	*line_r = line.data;
+	return 1;
+}

@@ -1,0 +1,337 @@
+/* Masters looked up in LDAP, with a cache bounded in time. */
+
+#include "dms-ldap-store.h"
+#include "dms-ldap-conn.h"
+#include "dms-ldap-entry.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Names remembered at most: masters are few, and the names clients try
+   that are no master's must not grow the process without bound. */
+#define DMS_LDAP_CACHE_MAX 256
+/* Distinct hash costs seen (as DMS_STORE_DUMMY_COSTS_MAX) */
+#define DMS_LDAP_COSTS_MAX 16
+
+struct dms_ldap_cache_slot {
+	char *name;
+	uint64_t expires_msec;
+	/* a one-line store with the master; NULL: no such master */
+	struct dms_store *store;
+};
+
+struct dms_ldap_store {
+	struct dms_ldap_config config;
+	enum dms_scheme default_scheme;
+	struct dms_ldap_conn *conn;
+	struct dms_ldap_cache_slot cache[DMS_LDAP_CACHE_MAX];
+	/* without a cache: the last master looked up */
+	struct dms_store *last;
+
+	/* "{SCHEME}HASH", one per distinct cost seen, and the store made
+	   of them that times the dummy and padding hashes */
+	char *cost_hashes[DMS_LDAP_COSTS_MAX];
+	size_t cost_prefix_len[DMS_LDAP_COSTS_MAX];
+	unsigned int n_costs;
+	struct dms_store *costs;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+set_error(char *error, size_t size, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(error, size, fmt, args);
+	va_end(args);
+}
+
+static int costs_rebuild(struct dms_ldap_store *store)
+{
+	size_t len = 0;
+	char *buf, *p;
+
+	for (unsigned int i = 0; i < store->n_costs; i++)
+		len += strlen(store->cost_hashes[i]) + 8;
+	if ((buf = malloc(len + 1)) == NULL)
+		return -1;
+	p = buf;
+	for (unsigned int i = 0; i < store->n_costs; i++)
+		p += sprintf(p, "c%u|%s\n", i, store->cost_hashes[i]);
+	dms_store_free(&store->costs);
+	store->costs = dms_store_new_from_buffer(buf, (size_t)(p - buf),
+						 store->default_scheme,
+						 NULL, NULL);
+	free(buf);
+	return store->costs == NULL ? -1 : 0;
+}
+
+/* Remember HASH's cost ("{SCHEME}HASH" or bare) if it is a new one. */
+static void costs_add(struct dms_ldap_store *store, const char *stored)
+{
+	enum dms_scheme scheme;
+	const char *hash, *error;
+	size_t prefix_len;
+	char *line;
+
+	if (dms_password_parse(stored, store->default_scheme, &scheme, &hash,
+			       &error) < 0)
+		return;
+	prefix_len = dms_password_cost_prefix_len(hash);
+	for (unsigned int i = 0; i < store->n_costs; i++) {
+		const char *seen = strchr(store->cost_hashes[i], '}') + 1;
+
+		if (store->cost_prefix_len[i] == prefix_len &&
+		    strncmp(seen, hash, prefix_len) == 0)
+			return;
+	}
+	if (store->n_costs == DMS_LDAP_COSTS_MAX)
+		return;
+	line = malloc(strlen(hash) + 64);
+	if (line == NULL)
+		return;
+	sprintf(line, "{%s}%s", dms_scheme_name(scheme), hash);
+	store->cost_hashes[store->n_costs] = line;
+	store->cost_prefix_len[store->n_costs++] = prefix_len;
+	/* rare: once per new scheme or cost; the next dummy_hash() call
+	   times them all again */
+	(void)costs_rebuild(store);
+}
+
+struct dms_ldap_store *dms_ldap_store_new(struct dms_ldap_config *config,
+					  const char *password,
+					  enum dms_scheme default_scheme)
+{
+	struct dms_ldap_store *store = calloc(1, sizeof(*store));
+	char floor[DMS_PASSWORD_HASH_MAX], plain[32];
+	const char *error;
+
+	if (store == NULL)
+		return NULL;
+	store->config = *config;
+	memset(config, 0, sizeof(*config));
+	store->default_scheme = default_scheme;
+	store->conn = dms_ldap_conn_new(&store->config, store->config.bind_dn,
+					password);
+	if (store->conn == NULL) {
+		dms_ldap_store_free(&store);
+		return NULL;
+	}
+	/* unknown names cost at least a default SHA512-CRYPT hash, the
+	   scheme setup and docker-mailserver write, before any master's
+	   own hash has been seen */
+	snprintf(plain, sizeof(plain), "dms-floor-%ld", (long)time(NULL));
+	if (dms_password_hash(plain, "SHA512-CRYPT", floor, sizeof(floor),
+			      &error) == 0)
+		costs_add(store, floor);
+	return store;
+}
+
+static void slot_clear(struct dms_ldap_cache_slot *slot)
+{
+	free(slot->name);
+	dms_store_free(&slot->store);
+	memset(slot, 0, sizeof(*slot));
+}
+
+void dms_ldap_store_free(struct dms_ldap_store **_store)
+{
+	struct dms_ldap_store *store = *_store;
+
+	if (store == NULL)
+		return;
+	*_store = NULL;
+	for (unsigned int i = 0; i < DMS_LDAP_CACHE_MAX; i++)
+		slot_clear(&store->cache[i]);
+	dms_store_free(&store->last);
+	for (unsigned int i = 0; i < store->n_costs; i++)
+		free(store->cost_hashes[i]);
+	dms_store_free(&store->costs);
+	dms_ldap_conn_free(&store->conn);
+	dms_ldap_config_free(&store->config);
+	free(store);
+}
+
+const struct dms_ldap_config *
+dms_ldap_store_config(const struct dms_ldap_store *store)
+{
+	return &store->config;
+}
+
+struct parse_warning {
+	char *error;
+	size_t size;
+	bool warned;
+};
+
+static void parse_warning(void *context, unsigned int line,
+			  const char *message)
+{
+	struct parse_warning *w = context;
+
+	(void)line;
+	if (!w->warned)
+		snprintf(w->error, w->size, "%s", message);
+	w->warned = true;
+}
+
+/* Ask the directory about NAME. Returns 1 with *store_r (a store with
+   the one master), 0 for no such master, -1 with ERROR. */
+static int directory_lookup(struct dms_ldap_store *store, const char *name,
+			    struct dms_store **store_r,
+			    char *error, size_t error_size)
+{
+	struct dms_ldap_result *result;
+	const struct dms_ldap_entry *entry;
+	struct parse_warning warning = { NULL, 0, false };
+	const char *err, *filter_text;
+	char *filter, *line, msg[256], filter_buf[256];
+	int ret;
+
+	*store_r = NULL;
+	filter = dms_ldap_filter_expand(store->config.filter, name, false,
+					&err);
+	if (filter == NULL) {
+		set_error(error, error_size, "%s", err);
+		return -1;
+	}
+	/* two: a second entry for the name is an error, not a choice */
+	ret = dms_ldap_conn_search(store->conn, filter, 2, &result,
+				   error, error_size);
+	/* for the error message below */
+	snprintf(filter_buf, sizeof(filter_buf), "%s", filter);
+	filter_text = filter_buf;
+	free(filter);
+	if (ret < 0)
+		return -1;
+	if (dms_ldap_result_count(result) == 0) {
+		dms_ldap_result_free(&result);
+		return 0;
+	}
+	if (dms_ldap_result_count(result) > 1) {
+		/* which one would be a guess: refuse both */
+		set_error(error, error_size, "LDAP search %s under %s: %u "
+			  "entries for one master (%s, %s)", filter_text,
+			  store->config.base, dms_ldap_result_count(result),
+			  dms_ldap_result_entry(result, 0)->dn,
+			  dms_ldap_result_entry(result, 1)->dn);
+		dms_ldap_result_free(&result);
+		return -1;
+	}
+	entry = dms_ldap_result_entry(result, 0);
+	ret = dms_ldap_entry_line(name, entry, &line, &err);
+	if (ret <= 0) {
+		if (ret < 0) {
+			set_error(error, error_size, "LDAP entry %s: %s",
+				  entry->dn, err);
+		}
+		dms_ldap_result_free(&result);
+		return ret;
+	}
+	warning.error = msg;
+	warning.size = sizeof(msg);
+	*store_r = dms_store_new_from_buffer(line, strlen(line),
+					     store->default_scheme,
+					     parse_warning, &warning);
+	free(line);
+	if (*store_r == NULL) {
+		set_error(error, error_size, "out of memory");
+		ret = -1;
+	} else if (dms_store_count(*store_r) != 1) {
+		/* the store's parser refused it: a bad policy value */
+		set_error(error, error_size, "LDAP entry %s: %s", entry->dn,
+			  warning.warned ? msg : "malformed");
+		dms_store_free(store_r);
+		ret = -1;
+	}
+	dms_ldap_result_free(&result);
+	return ret;
+}
+
+static struct dms_ldap_cache_slot *
+cache_slot(struct dms_ldap_store *store, const char *name, uint64_t now)
+{
+	struct dms_ldap_cache_slot *free_slot = NULL, *oldest = NULL;
+
+	for (unsigned int i = 0; i < DMS_LDAP_CACHE_MAX; i++) {
+		struct dms_ldap_cache_slot *slot = &store->cache[i];
+
+		if (slot->name == NULL) {
+			if (free_slot == NULL)
+				free_slot = slot;
+			continue;
+		}
+		if (slot->expires_msec <= now) {
+			/* past the bound: never used again */
+			slot_clear(slot);
+			if (free_slot == NULL)
+				free_slot = slot;
+			continue;
+		}
+		if (strcmp(slot->name, name) == 0)
+			return slot;
+		if (oldest == NULL || slot->expires_msec < oldest->expires_msec)
+			oldest = slot;
+	}
+	if (free_slot == NULL) {
+		slot_clear(oldest);
+		free_slot = oldest;
+	}
+	return free_slot;
+}
+
+int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
+			  uint64_t now_msec,
+			  const struct dms_store_entry **entry_r,
+			  char *error, size_t error_size)
+{
+	struct dms_ldap_cache_slot *slot = NULL;
+	struct dms_store *found;
+	int ret;
+
+	if (store->config.cache_ttl_secs > 0) {
+		slot = cache_slot(store, name, now_msec);
+		if (slot->name != NULL) {
+			if (slot->store == NULL)
+				return 0;
+			return dms_store_lookup(slot->store, name, entry_r);
+		}
+	}
+	ret = directory_lookup(store, name, &found, error, error_size);
+	if (ret < 0)
+		return -1;
+	if (found != NULL &&
+	    dms_store_lookup(found, name, entry_r) > 0)
+		costs_add(store, (*entry_r)->password);
+	if (slot == NULL) {
+		dms_store_free(&store->last);
+		store->last = found;
+	} else if ((slot->name = strdup(name)) == NULL) {
+		/* not remembered; still answered */
+		dms_store_free(&store->last);
+		store->last = found;
+	} else {
+		slot->store = found;
+		slot->expires_msec = now_msec +
+			(uint64_t)store->config.cache_ttl_secs * 1000;
+	}
+	return ret;
+}
+
+const char *dms_ldap_store_dummy_hash(struct dms_ldap_store *store)
+{
+	return store->costs == NULL ? NULL :
+		dms_store_dummy_hash(store->costs);
+}
+
+const char *dms_ldap_store_pad_hash(struct dms_ldap_store *store,
+				    const struct dms_store_entry *entry,
+				    unsigned int *times_r)
+{
+	return store->costs == NULL ? NULL :
+		dms_store_pad_hash(store->costs, entry, times_r);
+}

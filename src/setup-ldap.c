@@ -1,0 +1,351 @@
+/* The setup CLI's master commands against masters kept in LDAP. */
+
+#include "setup-ldap.h"
+#include "dms-ldap-config.h"
+#include "dms-ldap-conn.h"
+#include "dms-ldap-entry.h"
+#include "dms-password.h"
+#include "dms-policy.h"
+#include "dms-store.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct setup_ldap {
+	const char *prog;
+	const char *path;
+	struct dms_ldap_config config;
+	struct dms_ldap_conn *conn;
+};
+
+static void ldap_error(struct setup_ldap *ldap, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void ldap_error(struct setup_ldap *ldap, const char *fmt, ...)
+{
+	va_list args;
+
+	fprintf(stderr, "%s: ", ldap->prog);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+}
+
+struct setup_ldap *setup_ldap_open(const char *prog, const char *path)
+{
+	struct setup_ldap *ldap = calloc(1, sizeof(*ldap));
+	const char *dn, *pwfile;
+	char error[1024], *password = NULL;
+
+	if (ldap == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return NULL;
+	}
+	ldap->prog = prog;
+	ldap->path = path;
+	/* a closed connection must not kill the CLI */
+	signal(SIGPIPE, SIG_IGN);
+	if (dms_ldap_config_read(path, &ldap->config, error,
+				 sizeof(error)) < 0) {
+		ldap_error(ldap, "%s", error);
+		free(ldap);
+		return NULL;
+	}
+	dn = ldap->config.admin_bind_dn != NULL ?
+		ldap->config.admin_bind_dn : ldap->config.bind_dn;
+	pwfile = ldap->config.admin_bind_dn != NULL ?
+		ldap->config.admin_bind_password_file :
+		ldap->config.bind_password_file;
+	if (pwfile != NULL &&
+	    dms_ldap_password_read(pwfile, &password, error,
+				   sizeof(error)) < 0) {
+		ldap_error(ldap, "%s", error);
+		setup_ldap_close(&ldap);
+		return NULL;
+	}
+	ldap->conn = dms_ldap_conn_new(&ldap->config, dn, password);
+	if (password != NULL) {
+		dms_wipe(password, strlen(password));
+		free(password);
+	}
+	if (ldap->conn == NULL) {
+		ldap_error(ldap, "out of memory");
+		setup_ldap_close(&ldap);
+	}
+	return ldap;
+}
+
+void setup_ldap_close(struct setup_ldap **_ldap)
+{
+	struct setup_ldap *ldap = *_ldap;
+
+	if (ldap == NULL)
+		return;
+	*_ldap = NULL;
+	dms_ldap_conn_free(&ldap->conn);
+	dms_ldap_config_free(&ldap->config);
+	free(ldap);
+}
+
+/* The DN of NAME's entry: 1 with *dn_r (malloc()ed), 0 for none, -1
+   (printed) for an error or several entries. */
+static int find_dn(struct setup_ldap *ldap, const char *name, char **dn_r)
+{
+	struct dms_ldap_result *result;
+	const struct dms_ldap_entry *entry;
+	const char *err;
+	char *filter, error[1024];
+	int ret = 0;
+
+	*dn_r = NULL;
+	if ((filter = dms_ldap_filter_expand(ldap->config.filter, name, false,
+					     &err)) == NULL) {
+		ldap_error(ldap, "%s", err);
+		return -1;
+	}
+	if (dms_ldap_conn_search(ldap->conn, filter, 2, &result, error,
+				 sizeof(error)) < 0) {
+		ldap_error(ldap, "%s", error);
+		free(filter);
+		return -1;
+	}
+	free(filter);
+	if (dms_ldap_result_count(result) > 1) {
+		ldap_error(ldap, "master account '%s': %u LDAP entries (%s, "
+			   "%s): the module refuses it until one is left",
+			   name, dms_ldap_result_count(result),
+			   dms_ldap_result_entry(result, 0)->dn,
+			   dms_ldap_result_entry(result, 1)->dn);
+		ret = -1;
+	} else if (dms_ldap_result_count(result) == 1) {
+		entry = dms_ldap_result_entry(result, 0);
+		if ((*dn_r = strdup(entry->dn)) == NULL) {
+			ldap_error(ldap, "out of memory");
+			ret = -1;
+		} else {
+			ret = 1;
+		}
+	}
+	dms_ldap_result_free(&result);
+	return ret;
+}
+
+/* Up to DMS_POLICY_LIST_MAX values of a list, NULL-terminated. */
+struct value_list {
+	const char *values[DMS_POLICY_LIST_MAX + 1];
+};
+
+static void list_values(const struct dms_policy_list *list,
+			struct value_list *out)
+{
+	const char *item = list->items;
+	unsigned int i;
+
+	for (i = 0; i < list->count && i < DMS_POLICY_LIST_MAX; i++) {
+		out->values[i] = item;
+		item += strlen(item) + 1;
+	}
+	out->values[i] = NULL;
+}
+
+int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
+		   const char *hash, const struct setup_options *opts)
+{
+	static const char *const none[] = { NULL };
+	static const char *const yes[] = { "TRUE", NULL };
+	const char *const *values[DMS_LDAP_ATTR_COUNT];
+	const char *name_values[] = { name, NULL };
+	const char *hash_values[] = { hash, NULL };
+	const char *expires_values[2] = { NULL, NULL };
+	struct value_list allow, services;
+	struct dms_policy policy;
+	char *text, *dn = NULL, expires[32], error[1024];
+	const char *err;
+	int ldap_rc, ret;
+
+	/* the options as the file store would write them, parsed back:
+	   the same checks, and the values to write */
+	if ((text = setup_options_apply(opts, NULL, 0, &err)) == NULL) {
+		ldap_error(ldap, "master account '%s': %s", name, err);
+		return EXIT_FAILURE;
+	}
+	if (dms_policy_parse(text, true, &policy, error, sizeof(error),
+			     &err) < 0) {
+		ldap_error(ldap, "master account '%s': %s", name, err);
+		free(text);
+		return EXIT_FAILURE;
+	}
+	memset(values, 0, sizeof(values));
+	list_values(&policy.allow, &allow);
+	list_values(&policy.services, &services);
+	if (policy.has_expires) {
+		time_t t = (time_t)policy.expires;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(expires, sizeof(expires), "%Y%m%d%H%M%SZ", &tm);
+		expires_values[0] = expires;
+	}
+#define CHANGE(attr, flag, set_values) \
+	values[attr] = (flag) == SETUP_FLAG_SET ? (set_values) : \
+		(flag) == SETUP_FLAG_CLEAR ? none : NULL
+	CHANGE(DMS_LDAP_ATTR_ALLOW, opts->allow_flag, allow.values);
+	CHANGE(DMS_LDAP_ATTR_SERVICES, opts->services_flag, services.values);
+	CHANGE(DMS_LDAP_ATTR_EXPIRES, opts->expires_flag, expires_values);
+	CHANGE(DMS_LDAP_ATTR_READ_ONLY, opts->read_only, yes);
+	CHANGE(DMS_LDAP_ATTR_DISABLED, opts->disabled, yes);
+#undef CHANGE
+	if (hash != NULL)
+		values[DMS_LDAP_ATTR_PASSWORD] = hash_values;
+
+	ret = find_dn(ldap, name, &dn);
+	if (ret < 0) {
+		ret = EXIT_FAILURE;
+	} else if (add && ret > 0) {
+		ldap_error(ldap, "master account '%s' already exists in LDAP "
+			   "(%s)", name, dn);
+		ret = EXIT_FAILURE;
+	} else if (!add && ret == 0) {
+		ldap_error(ldap, "master account '%s' does not exist in LDAP "
+			   "(%s)", name, ldap->path);
+		ret = EXIT_FAILURE;
+	} else if (add) {
+		char *rdn = dms_ldap_dn_escape(name);
+
+		values[DMS_LDAP_ATTR_NAME] = name_values;
+		if (rdn == NULL || (dn = malloc(strlen(rdn) +
+				strlen(ldap->config.base) + 64)) == NULL) {
+			ldap_error(ldap, "out of memory");
+			free(rdn);
+			free(text);
+			return EXIT_FAILURE;
+		}
+		sprintf(dn, "%s=%s,%s", ldap->config.attrs[DMS_LDAP_ATTR_NAME],
+			rdn, ldap->config.base);
+		free(rdn);
+		ret = dms_ldap_conn_add(ldap->conn, dn, values, &ldap_rc,
+					error, sizeof(error));
+		if (ret < 0 && ldap_rc == DMS_LDAP_ALREADY_EXISTS)
+			ldap_error(ldap, "master account '%s' already exists "
+				   "in LDAP (%s)", name, dn);
+		else if (ret < 0)
+			ldap_error(ldap, "%s", error);
+		ret = ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	} else {
+		ret = dms_ldap_conn_modify(ldap->conn, dn, values, &ldap_rc,
+					   error, sizeof(error));
+		if (ret < 0 && ldap_rc == DMS_LDAP_NO_SUCH_OBJECT)
+			ldap_error(ldap, "master account '%s' does not exist "
+				   "in LDAP (%s)", name, dn);
+		else if (ret < 0)
+			ldap_error(ldap, "%s", error);
+		ret = ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
+	free(dn);
+	free(text);
+	return ret;
+}
+
+int setup_ldap_del(struct setup_ldap *ldap, const char *name)
+{
+	char *dn, error[1024];
+	int ret, ldap_rc;
+
+	ret = find_dn(ldap, name, &dn);
+	if (ret < 0)
+		return EXIT_FAILURE;
+	if (ret == 0) {
+		ldap_error(ldap, "master account '%s' does not exist in LDAP "
+			   "(%s)", name, ldap->path);
+		return EXIT_FAILURE;
+	}
+	ret = dms_ldap_conn_delete(ldap->conn, dn, &ldap_rc, error,
+				   sizeof(error));
+	if (ret < 0 && ldap_rc == DMS_LDAP_NO_SUCH_OBJECT)
+		ldap_error(ldap, "master account '%s' does not exist in LDAP "
+			   "(%s)", name, dn);
+	else if (ret < 0)
+		ldap_error(ldap, "%s", error);
+	free(dn);
+	return ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* "* NAME [OPTIONS]" as for the file, from each entry's line. */
+static void list_entry(struct setup_ldap *ldap,
+		       const struct dms_ldap_entry *entry)
+{
+	const struct dms_ldap_values *names =
+		&entry->attrs[DMS_LDAP_ATTR_NAME];
+	const struct dms_store_entry *master;
+	struct dms_store *store;
+	char name[256], *line, options[8192];
+	const char *err;
+
+	for (unsigned int i = 0; i < names->count; i++) {
+		snprintf(name, sizeof(name), "%.*s", (int)names->values[i].len,
+			 names->values[i].data);
+		if (dms_ldap_entry_line(name, entry, &line, &err) <= 0) {
+			ldap_error(ldap, "Warning: %s: %s", entry->dn,
+				   names->values[i].len == 0 ? "empty name" :
+				   err);
+			continue;
+		}
+		store = dms_store_new_from_buffer(line, strlen(line),
+						  DMS_DEFAULT_SCHEME, NULL,
+						  NULL);
+		free(line);
+		if (store == NULL ||
+		    dms_store_lookup(store, name, &master) == 0) {
+			ldap_error(ldap, "Warning: %s: the module refuses "
+				   "this entry (a bad policy value)",
+				   entry->dn);
+			dms_store_free(&store);
+			continue;
+		}
+		if (dms_policy_format(master->policy, options,
+				      sizeof(options)) == 0) {
+			printf("* %s\n", name);
+		} else {
+			printf("* %s %s%s\n", name, options,
+			       master->policy->has_expires &&
+			       master->policy->expires <= (int64_t)time(NULL) ?
+			       " (expired)" : "");
+		}
+		dms_store_free(&store);
+	}
+}
+
+int setup_ldap_list(struct setup_ldap *ldap)
+{
+	struct dms_ldap_result *result;
+	const char *err;
+	char *filter, error[1024];
+	unsigned int count;
+
+	if ((filter = dms_ldap_filter_expand(ldap->config.filter, "*", true,
+					     &err)) == NULL) {
+		ldap_error(ldap, "%s", err);
+		return EXIT_FAILURE;
+	}
+	if (dms_ldap_conn_search(ldap->conn, filter, 0, &result, error,
+				 sizeof(error)) < 0) {
+		ldap_error(ldap, "%s", error);
+		free(filter);
+		return EXIT_FAILURE;
+	}
+	free(filter);
+	count = dms_ldap_result_count(result);
+	for (unsigned int i = 0; i < count; i++)
+		list_entry(ldap, dms_ldap_result_entry(result, i));
+	if (count == 0) {
+		fprintf(stderr, "%s: no master accounts in LDAP (%s)\n",
+			ldap->prog, ldap->path);
+	}
+	dms_ldap_result_free(&result);
+	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

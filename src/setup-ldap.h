@@ -1,0 +1,27 @@
+#ifndef SETUP_LDAP_H
+#define SETUP_LDAP_H
+
+#include <stdbool.h>
+#include "setup-options.h"
+
+/* `setup dovecot-master add|update|del|list` against masters kept in
+   LDAP (--ldap FILE, the module's own settings file). Each change is one
+   LDAP operation (add, modify of only the attributes given, delete), so
+   that two administrators never undo each other's change. Binds as
+   admin_bind_dn when the file has one, else as bind_dn. Return the
+   command's exit status (0, 1; usage errors are the caller's). */
+
+struct setup_ldap;
+
+/* NULL, with the error printed after PROG, when the file is bad. */
+struct setup_ldap *setup_ldap_open(const char *prog, const char *path);
+void setup_ldap_close(struct setup_ldap **ldap);
+
+/* ADD: a new master NAME with HASH ("{SCHEME}..."); else an update of
+   NAME: HASH when not NULL and the policy options given. */
+int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
+		   const char *hash, const struct setup_options *opts);
+int setup_ldap_del(struct setup_ldap *ldap, const char *name);
+int setup_ldap_list(struct setup_ldap *ldap);
+
+#endif
