@@ -24,10 +24,12 @@ RATIOS = [
      r"^- l / a\+blocking = ([0-9.]+);"),
     ("l0 / a+blocking: masters in LDAP (no cache) / the file store",
      r"; l0 / a\+blocking = ([0-9.]+) "),
-    ("l / p: masters in LDAP (cache 5 s) / Dovecot's ldap master passdb",
-     r"^- l / p = ([0-9.]+);"),
-    ("l0 / p: masters in LDAP (no cache) / Dovecot's ldap master passdb",
-     r"; l0 / p = ([0-9.]+) "),
+    ("l / p+blocking: masters in LDAP (cache 5 s) / Dovecot's ldap "
+     "master passdb, both in auth-workers", r"^- l / p\+blocking = ([0-9.]+);"),
+    ("l0 / p+blocking: masters in LDAP (no cache) / the same",
+     r"; l0 / p\+blocking = ([0-9.]+) "),
+    ("l / p: masters in LDAP (cache 5 s) / Dovecot's ldap master passdb "
+     "in the auth process (its default)", r"^- l / p = ([0-9.]+);"),
 ]
 
 
