@@ -304,9 +304,18 @@ int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
 	ret = directory_lookup(store, name, &found, error, error_size);
 	if (ret < 0)
 		return -1;
-	if (found != NULL &&
-	    dms_store_lookup(found, name, entry_r) > 0)
+	if (found != NULL) {
+		if (dms_store_lookup(found, name, entry_r) <= 0) {
+			/* the line read back under another name: cannot
+			   happen for the names the entry code lets through;
+			   refused all the same */
+			set_error(error, error_size, "LDAP entry for %s read "
+				  "back under another name", name);
+			dms_store_free(&found);
+			return -1;
+		}
 		costs_add(store, (*entry_r)->password);
+	}
 	if (slot == NULL) {
 		dms_store_free(&store->last);
 		store->last = found;
