@@ -26,14 +26,24 @@ const char *const dms_ldap_attr_defaults[DMS_LDAP_ATTR_COUNT] = {
 	"dmsExpires", "dmsDisabled",
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_error(char *error, size_t size, const char *fmt, ...)
+void dms_ldap_error(char *error, size_t size, const char *fmt, ...)
 {
 	va_list args;
 
 	va_start(args, fmt);
 	vsnprintf(error, size, fmt, args);
 	va_end(args);
+}
+
+/* C as \XX, as RFC 4515 and RFC 4514 both write escaped bytes */
+static char *hex_escape(char *p, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '\\';
+	*p++ = hex[c >> 4];
+	*p++ = hex[c & 15];
+	return p;
 }
 
 void dms_ldap_config_free(struct dms_ldap_config *config)
@@ -329,11 +339,11 @@ int dms_ldap_config_parse(const char *text, size_t len,
 	config_r->timeout_secs = DMS_LDAP_DEFAULT_TIMEOUT_SECS;
 	config_r->cache_ttl_secs = DMS_LDAP_DEFAULT_CACHE_TTL_SECS;
 	if (memchr(text, '\0', len) != NULL) {
-		set_error(error, error_size, "NUL byte in the file");
+		dms_ldap_error(error, error_size, "NUL byte in the file");
 		return -1;
 	}
 	if ((buf = malloc(len + 1)) == NULL) {
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		return -1;
 	}
 	memcpy(buf, text, len);
@@ -354,17 +364,17 @@ int dms_ldap_config_parse(const char *text, size_t len,
 			if (parse_setting(config_r, key, value, &seen,
 					  &err) == 0)
 				continue;
-			set_error(error, error_size, "line %u: %s: %s",
+			dms_ldap_error(error, error_size, "line %u: %s: %s",
 				  lineno, key, err);
 			ret = -1;
 			break;
 		}
-		set_error(error, error_size, "line %u: %s", lineno, err);
+		dms_ldap_error(error, error_size, "line %u: %s", lineno, err);
 		ret = -1;
 	}
 	free(buf);
 	if (ret == 0 && config_finish(config_r, &err) < 0) {
-		set_error(error, error_size, "%s", err);
+		dms_ldap_error(error, error_size, "%s", err);
 		ret = -1;
 	}
 	if (ret < 0)
@@ -384,19 +394,19 @@ static int read_small_file(const char *path, size_t max, char **buf_r,
 
 	fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		set_error(error, error_size, "open(%s) failed: %s", path,
+		dms_ldap_error(error, error_size, "open(%s) failed: %s", path,
 			  strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, st_r) < 0 || !S_ISREG(st_r->st_mode) ||
 	    (size_t)st_r->st_size > max) {
-		set_error(error, error_size, "%s: not a regular file of at "
+		dms_ldap_error(error, error_size, "%s: not a regular file of at "
 			  "most %zu bytes", path, max);
 		close(fd);
 		return -1;
 	}
 	if ((buf = malloc(max + 1)) == NULL) {
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		close(fd);
 		return -1;
 	}
@@ -404,7 +414,7 @@ static int read_small_file(const char *path, size_t max, char **buf_r,
 		if (ret < 0) {
 			if (errno == EINTR)
 				continue;
-			set_error(error, error_size, "read(%s) failed: %s",
+			dms_ldap_error(error, error_size, "read(%s) failed: %s",
 				  path, strerror(errno));
 			dms_wipe(buf, max + 1);
 			free(buf);
@@ -433,7 +443,7 @@ int dms_ldap_config_read(const char *path, struct dms_ldap_config *config_r,
 			    error, error_size) < 0)
 		return -1;
 	if ((st.st_mode & S_IWOTH) != 0) {
-		set_error(error, error_size, "%s is writable by everyone",
+		dms_ldap_error(error, error_size, "%s is writable by everyone",
 			  path);
 		free(buf);
 		return -1;
@@ -441,7 +451,7 @@ int dms_ldap_config_read(const char *path, struct dms_ldap_config *config_r,
 	ret = dms_ldap_config_parse(buf, len, config_r, sub, sizeof(sub));
 	free(buf);
 	if (ret < 0)
-		set_error(error, error_size, "%s: %s", path, sub);
+		dms_ldap_error(error, error_size, "%s: %s", path, sub);
 	return ret;
 }
 
@@ -456,7 +466,7 @@ int dms_ldap_password_read(const char *path, char **password_r,
 			    error, error_size) < 0)
 		return -1;
 	if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
-		set_error(error, error_size, "%s may be read by everyone: "
+		dms_ldap_error(error, error_size, "%s may be read by everyone: "
 			  "chmod o= it", path);
 		dms_wipe(buf, len);
 		free(buf);
@@ -464,7 +474,7 @@ int dms_ldap_password_read(const char *path, char **password_r,
 	}
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (buf[0] == '\0') {
-		set_error(error, error_size, "%s: no password in its first "
+		dms_ldap_error(error, error_size, "%s: no password in its first "
 			  "line", path);
 		free(buf);
 		return -1;
@@ -475,7 +485,6 @@ int dms_ldap_password_read(const char *path, char **password_r,
 
 char *dms_ldap_filter_escape(const char *value, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	char *out, *p;
 
 	if ((out = malloc(len * 3 + 1)) == NULL)
@@ -486,9 +495,7 @@ char *dms_ldap_filter_escape(const char *value, size_t len)
 
 		if (c == '*' || c == '(' || c == ')' || c == '\\' ||
 		    c < 0x20 || c >= 0x7f) {
-			*p++ = '\\';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
+			p = hex_escape(p, c);
 		} else {
 			*p++ = (char)c;
 		}
@@ -545,7 +552,6 @@ char *dms_ldap_filter_expand(const char *filter, const char *name, bool raw,
 
 char *dms_ldap_dn_escape(const char *value)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t len = strlen(value);
 	char *out, *p;
 
@@ -558,9 +564,7 @@ char *dms_ldap_dn_escape(const char *value)
 			(i == len - 1 && c == ' ');
 
 		if (c < 0x20 || c == 0x7f) {
-			*p++ = '\\';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
+			p = hex_escape(p, c);
 		} else if (edge || strchr(",+\"\\<>;=", c) != NULL) {
 			*p++ = '\\';
 			*p++ = (char)c;

@@ -90,6 +90,10 @@ void dms_ldap_config_free(struct dms_ldap_config *config);
 int dms_ldap_password_read(const char *path, char **password_r,
 			   char *error, size_t error_size);
 
+/* snprintf() into ERROR (SIZE bytes): the LDAP code's error messages */
+void dms_ldap_error(char *error, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* RFC 4515: VALUE with '*', '(', ')', '\', NUL and every byte outside
    printable ASCII as \XX, into a malloc()ed string; NULL when out of
    memory. */

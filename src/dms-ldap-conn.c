@@ -4,7 +4,6 @@
 #include "dms-password.h"
 
 #include <ldap.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +25,6 @@ struct dms_ldap_result {
 	char **dns;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_error(char *error, size_t size, const char *fmt, ...)
-{
-	va_list args;
-
-	va_start(args, fmt);
-	vsnprintf(error, size, fmt, args);
-	va_end(args);
-}
 
 struct dms_ldap_conn *dms_ldap_conn_new(const struct dms_ldap_config *config,
 					const char *bind_dn,
@@ -111,7 +101,7 @@ static int conn_bound(struct dms_ldap_conn *conn,
 		      char *error, size_t error_size)
 {
 	if (!time_left(deadline, tv)) {
-		set_error(error, error_size, "LDAP (%s): no answer within %u "
+		dms_ldap_error(error, error_size, "LDAP (%s): no answer within %u "
 			  "s", conn->config->uris, conn->config->timeout_secs);
 		return -1;
 	}
@@ -120,7 +110,7 @@ static int conn_bound(struct dms_ldap_conn *conn,
 	     LDAP_OPT_SUCCESS ||
 	     ldap_set_option(conn->ld, LDAP_OPT_TIMEOUT, tv) !=
 	     LDAP_OPT_SUCCESS)) {
-		set_error(error, error_size, "LDAP timeout option refused");
+		dms_ldap_error(error, error_size, "LDAP timeout option refused");
 		return -1;
 	}
 	return 0;
@@ -135,7 +125,7 @@ static void conn_error(struct dms_ldap_conn *conn, const char *what, int rc,
 	if (conn->ld != NULL)
 		(void)ldap_get_option(conn->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE,
 				      &diag);
-	set_error(error, error_size, "LDAP %s failed (%s): %s%s%s", what,
+	dms_ldap_error(error, error_size, "LDAP %s failed (%s): %s%s%s", what,
 		  conn->config->uris, ldap_err2string(rc),
 		  diag != NULL && *diag != '\0' ? ": " : "",
 		  diag != NULL ? diag : "");
@@ -179,7 +169,7 @@ static int conn_connect(struct dms_ldap_conn *conn,
 	    /* the options above apply to a new TLS context only */
 	    (rc = ldap_set_option(conn->ld, LDAP_OPT_X_TLS_NEWCTX,
 				  &zero)) != LDAP_OPT_SUCCESS) {
-		set_error(error, error_size, "LDAP options refused (%s): %s",
+		dms_ldap_error(error, error_size, "LDAP options refused (%s): %s",
 			  config->uris, ldap_err2string(rc));
 		conn_close(conn);
 		return -1;
@@ -324,7 +314,7 @@ int dms_ldap_conn_search(struct dms_ldap_conn *conn, const char *filter,
 		attrs[i] = config->attrs[i];
 	attrs[DMS_LDAP_ATTR_COUNT] = NULL;
 	if ((result = calloc(1, sizeof(*result))) == NULL) {
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		return -1;
 	}
 	for (;;) {
@@ -349,7 +339,7 @@ int dms_ldap_conn_search(struct dms_ldap_conn *conn, const char *filter,
 		reused = false;
 	}
 	if (rc == LDAP_SIZELIMIT_EXCEEDED) {
-		set_error(error, error_size, "LDAP search %s under %s: more "
+		dms_ldap_error(error, error_size, "LDAP search %s under %s: more "
 			  "than %u entries", filter, config->base, size_limit);
 		dms_ldap_result_free(&result);
 		return -1;
@@ -362,7 +352,7 @@ int dms_ldap_conn_search(struct dms_ldap_conn *conn, const char *filter,
 		return -1;
 	}
 	if (result->msg != NULL && result_fill(conn, result) < 0) {
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		dms_ldap_result_free(&result);
 		return -1;
 	}
@@ -462,7 +452,7 @@ int dms_ldap_conn_add(struct dms_ldap_conn *conn, const char *dn,
 	int ret;
 
 	if ((classes_buf = strdup(conn->config->object_classes)) == NULL) {
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		return -1;
 	}
 	for (p = strtok_r(classes_buf, " \t,", &save); p != NULL && n < 15;
@@ -471,7 +461,7 @@ int dms_ldap_conn_add(struct dms_ldap_conn *conn, const char *dn,
 	classes[n] = NULL;
 	if ((mods = mods_new(conn, values, LDAP_MOD_ADD, classes)) == NULL) {
 		free(classes_buf);
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		return -1;
 	}
 	ret = conn_write(conn, "add", dn, mods, 0, ldap_error_r,
@@ -489,7 +479,7 @@ int dms_ldap_conn_modify(struct dms_ldap_conn *conn, const char *dn,
 	int ret;
 
 	if ((mods = mods_new(conn, values, LDAP_MOD_REPLACE, NULL)) == NULL) {
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		return -1;
 	}
 	ret = conn_write(conn, "modify", dn, mods, 1, ldap_error_r,

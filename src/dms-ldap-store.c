@@ -4,7 +4,6 @@
 #include "dms-ldap-conn.h"
 #include "dms-ldap-entry.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,15 +39,6 @@ struct dms_ldap_store {
 	struct dms_store *costs;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_error(char *error, size_t size, const char *fmt, ...)
-{
-	va_list args;
-
-	va_start(args, fmt);
-	vsnprintf(error, size, fmt, args);
-	va_end(args);
-}
 
 static int costs_rebuild(struct dms_ldap_store *store)
 {
@@ -196,7 +186,7 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 	filter = dms_ldap_filter_expand(store->config.filter, name, false,
 					&err);
 	if (filter == NULL) {
-		set_error(error, error_size, "%s", err);
+		dms_ldap_error(error, error_size, "%s", err);
 		return -1;
 	}
 	/* two: a second entry for the name is an error, not a choice */
@@ -214,7 +204,7 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 	}
 	if (dms_ldap_result_count(result) > 1) {
 		/* which one would be a guess: refuse both */
-		set_error(error, error_size, "LDAP search %s under %s: %u "
+		dms_ldap_error(error, error_size, "LDAP search %s under %s: %u "
 			  "entries for one master (%s, %s)", filter_text,
 			  store->config.base, dms_ldap_result_count(result),
 			  dms_ldap_result_entry(result, 0)->dn,
@@ -226,7 +216,7 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 	ret = dms_ldap_entry_line(name, entry, &line, &err);
 	if (ret <= 0) {
 		if (ret < 0) {
-			set_error(error, error_size, "LDAP entry %s: %s",
+			dms_ldap_error(error, error_size, "LDAP entry %s: %s",
 				  entry->dn, err);
 		}
 		dms_ldap_result_free(&result);
@@ -239,11 +229,11 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 					     parse_warning, &warning);
 	free(line);
 	if (*store_r == NULL) {
-		set_error(error, error_size, "out of memory");
+		dms_ldap_error(error, error_size, "out of memory");
 		ret = -1;
 	} else if (dms_store_count(*store_r) != 1) {
 		/* the store's parser refused it: a bad policy value */
-		set_error(error, error_size, "LDAP entry %s: %s", entry->dn,
+		dms_ldap_error(error, error_size, "LDAP entry %s: %s", entry->dn,
 			  warning.warned ? msg : "malformed");
 		dms_store_free(store_r);
 		ret = -1;
@@ -309,7 +299,7 @@ int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
 			/* the line read back under another name: cannot
 			   happen for the names the entry code lets through;
 			   refused all the same */
-			set_error(error, error_size, "LDAP entry for %s read "
+			dms_ldap_error(error, error_size, "LDAP entry for %s read "
 				  "back under another name", name);
 			dms_store_free(&found);
 			return -1;
