@@ -657,6 +657,14 @@ static void dms_master_init(struct passdb_module *_module)
 			  module->ldap_bind_problem);
 	}
 	dms_master_passdb_register(module);
+	/* once, from the auth process: which build answers, in the log an
+	   operator reads after an upgrade */
+	if (!worker) {
+		i_info("passdb dms_master: auth-master-dms %s (Dovecot ABI "
+		       "%s), masters from %s%s", DMS_PACKAGE_VERSION,
+		       DOVECOT_ABI_VERSION, module->ldap_config.uris != NULL ?
+		       "the LDAP directory of " : "", module->path);
+	}
 	/* after preinit: the auth process no longer runs as root here */
 	dms_master_trust(&module->trust);
 	if (module->ldap_config.uris != NULL) {
