@@ -2,7 +2,7 @@
 # Make a Debian 13 (trixie) root with Dovecot 2.4 and the build tools, from
 # Debian's archive, for building and trying the module against Dovecot 2.4
 # on this Debian 12 machine. Nothing is installed into the system:
-# mmdebstrap is taken from Debian 12's archive with apt-get download.
+# mmdebstrap is taken from Debian 12's archive (scripts/mmdebstrap.sh).
 #
 #   scripts/debian13-root.sh ROOT [SUITE]
 #       (does nothing when ROOT is complete)
@@ -20,7 +20,7 @@ if [ "$suite" = trixie ]; then
 	packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,\
 dovecot-ldap,gcc,libc6-dev,make,autoconf,automake,libtool,pkg-config,\
 libcrypt-dev,libldap-dev,check,python3,python3-pytest,sasl2-bin,procps,slapd,\
-ldap-utils,openssl,valgrind,build-essential,curl,iproute2,mount
+ldap-utils,openssl,valgrind,build-essential,curl,iproute2,mount,debhelper,lintian
 else
 	packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,gcc,\
 libc6-dev,make,autoconf,automake,libtool,pkg-config,libcrypt-dev,libldap-dev,\
@@ -31,15 +31,10 @@ fi
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/* *$/\1/p' \
 	/etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
 mirror=${mirror:-http://deb.debian.org/debian}
-work=$(mktemp -d /tmp/dms-mmdebstrap.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download -q mmdebstrap >/dev/null 2>&1) ||
-	{ apt-get update -q >/dev/null && (cd "$work" && apt-get download -q mmdebstrap); }
-dpkg-deb -x "$work"/mmdebstrap_*.deb "$work/x"
 rm -rf "$root"
 # testing's Release expires within days; a mirror that is a snapshot
 # (signatures are still checked) serves it expired
-"$work/x/usr/bin/mmdebstrap" --quiet --mode=root --variant=apt \
+sh "$(dirname "$0")/mmdebstrap.sh" --quiet --mode=root --variant=apt \
 	--aptopt='Acquire::Check-Valid-Until "false"' \
 	--include="$packages" \
 	--customize-hook='printf "#!/bin/sh\nexit 101\n" > "$1/usr/sbin/policy-rc.d"; chmod 755 "$1/usr/sbin/policy-rc.d"' \
