@@ -218,8 +218,12 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 		char *rdn = dms_ldap_dn_escape(name);
 
 		values[DMS_LDAP_ATTR_NAME] = name_values;
-		if (rdn == NULL || (dn = malloc(strlen(rdn) +
-				strlen(ldap->config.base) + 64)) == NULL) {
+		/* NAME=RDN,BASE: the attribute's name is the settings
+		   file's, of any length */
+		if (rdn == NULL || (dn = malloc(
+				strlen(ldap->config.attrs[DMS_LDAP_ATTR_NAME]) +
+				strlen(rdn) + strlen(ldap->config.base) + 3)) ==
+		    NULL) {
 			ldap_error(ldap, "out of memory");
 			free(rdn);
 			free(text);

@@ -688,6 +688,19 @@ def test_cli_option_and_errors(cli, slapd, tmp_path):
     rc, _, err = cli("--ldap", str(bad), "dovecot-master", "list",
                      use_env=False)
     assert rc == 1 and "base is not set" in err, err
+    # a long (valid) attribute name for the master's name: the DN of a
+    # new entry is sized for it (the sanitizer run sees any overflow);
+    # slapd refuses the DN (it does not know the attribute), whole in
+    # the error
+    text = open(cli.conf).read()
+    long_attr = "x" + "y" * 199
+    longconf = tmp_path / "long.conf"
+    longconf.write_text(text + "attr_name = %s\n" % long_attr)
+    longconf.chmod(0o640)
+    rc, _, err = cli("--ldap", str(longconf), "dovecot-master", "add",
+                     "longname", "pw", use_env=False)
+    assert rc == 1 and ("LDAP add of %s=longname,%s failed" % (
+        long_attr, MASTERS_OU)) in err, (rc, err)
 
 
 # -- as shipped -------------------------------------------------------------
