@@ -404,10 +404,13 @@ static void mods_free(LDAPMod **mods)
 	free(mods);
 }
 
+enum conn_write_kind { CONN_WRITE_ADD, CONN_WRITE_MODIFY, CONN_WRITE_DELETE };
+
 /* Run one write, retrying once on a new connection when an old one was
-   lost before the request could be sent. */
+   lost (as a search does). */
 static int conn_write(struct dms_ldap_conn *conn, const char *what,
-		      const char *dn, LDAPMod **mods, int kind,
+		      const char *dn, LDAPMod **mods,
+		      enum conn_write_kind kind,
 		      int *ldap_error_r, char *error, size_t error_size)
 {
 	struct timespec deadline = deadline_new(conn->config);
@@ -420,13 +423,18 @@ static int conn_write(struct dms_ldap_conn *conn, const char *what,
 		if (conn_connect(conn, &deadline, error, error_size) < 0 ||
 		    conn_bound(conn, &deadline, &tv, error, error_size) < 0)
 			return -1;
-		if (kind == 0)
+		switch (kind) {
+		case CONN_WRITE_ADD:
 			rc = ldap_add_ext_s(conn->ld, dn, mods, NULL, NULL);
-		else if (kind == 1)
+			break;
+		case CONN_WRITE_MODIFY:
 			rc = ldap_modify_ext_s(conn->ld, dn, mods, NULL, NULL);
-		else
+			break;
+		default:
 			rc = ldap_delete_ext_s(conn->ld, dn, NULL, NULL);
-		if (rc != LDAP_SERVER_DOWN || !reused)
+			break;
+		}
+		if (!conn_lost(rc) || !reused)
 			break;
 		conn_close(conn);
 		reused = false;
@@ -464,7 +472,7 @@ int dms_ldap_conn_add(struct dms_ldap_conn *conn, const char *dn,
 		dms_ldap_error(error, error_size, "out of memory");
 		return -1;
 	}
-	ret = conn_write(conn, "add", dn, mods, 0, ldap_error_r,
+	ret = conn_write(conn, "add", dn, mods, CONN_WRITE_ADD, ldap_error_r,
 			 error, error_size);
 	mods_free(mods);
 	free(classes_buf);
@@ -482,8 +490,8 @@ int dms_ldap_conn_modify(struct dms_ldap_conn *conn, const char *dn,
 		dms_ldap_error(error, error_size, "out of memory");
 		return -1;
 	}
-	ret = conn_write(conn, "modify", dn, mods, 1, ldap_error_r,
-			 error, error_size);
+	ret = conn_write(conn, "modify", dn, mods, CONN_WRITE_MODIFY,
+			 ldap_error_r, error, error_size);
 	mods_free(mods);
 	return ret;
 }
@@ -491,6 +499,6 @@ int dms_ldap_conn_modify(struct dms_ldap_conn *conn, const char *dn,
 int dms_ldap_conn_delete(struct dms_ldap_conn *conn, const char *dn,
 			 int *ldap_error_r, char *error, size_t error_size)
 {
-	return conn_write(conn, "delete", dn, NULL, 2, ldap_error_r,
-			  error, error_size);
+	return conn_write(conn, "delete", dn, NULL, CONN_WRITE_DELETE,
+			  ldap_error_r, error, error_size);
 }

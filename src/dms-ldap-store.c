@@ -81,7 +81,7 @@ static void costs_add(struct dms_ldap_store *store, const char *stored)
 	}
 	if (store->n_costs == DMS_LDAP_COSTS_MAX)
 		return;
-	line = malloc(strlen(hash) + 64);
+	line = malloc(strlen(dms_scheme_name(scheme)) + strlen(hash) + 3);
 	if (line == NULL)
 		return;
 	sprintf(line, "{%s}%s", dms_scheme_name(scheme), hash);
