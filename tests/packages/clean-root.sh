@@ -45,9 +45,7 @@ readme_block() {
 }
 
 say "apt-get install ./$(basename "$deb") dovecot-imapd"
-in_root apt-get -q update >/dev/null
-in_root apt-get -q -y install "$pkg" dovecot-imapd >"$root/install.log" 2>&1 ||
-	{ cat "$root/install.log"; fail "apt-get install"; }
+apt_install "$pkg" dovecot-imapd
 in_root dpkg-query -W -f '${Package} ${Version}\n' dovecot-core \
 	dovecot-imapd dovecot-auth-master-dms
 abi=$(in_root dpkg-query -W -f '${Provides}' dovecot-core |

@@ -25,9 +25,7 @@ name=dms-recipe
 new_root "$suite"
 
 say "the image's Dovecot (dovecot-core, -imapd, -pop3d)"
-in_root apt-get -q update >/dev/null
-in_root apt-get -q -y install dovecot-core dovecot-imapd dovecot-pop3d \
-	>"$root/install.log" 2>&1 || { cat "$root/install.log"; fail "apt-get install"; }
+apt_install dovecot-core dovecot-imapd dovecot-pop3d
 v24=no
 in_root dovecot --version | grep -q '^2\.3\.' || v24=yes
 

@@ -46,6 +46,14 @@ in_root() {
 	' sh "$root" "$@"
 }
 
+# apt-get install PACKAGES in the root, from Debian's archive; its output
+# only when it fails
+apt_install() {
+	in_root apt-get -q update >/dev/null
+	in_root apt-get -q -y install "$@" >"$root/install.log" 2>&1 ||
+		{ cat "$root/install.log"; fail "apt-get install $*"; }
+}
+
 # SCRIPT (sh) on the host, in a private network namespace, after starting
 # the root's Dovecot there; Dovecot is stopped after. In SCRIPT, "r CMD"
 # runs CMD in the root and $top is the source tree; ARGS are $1...
