@@ -271,9 +271,24 @@ dms_store_write_change(const char *path, enum dms_store_op op,
 	}
 	/* the lock file outlives renames of the store, unlike a lock on the
 	   store itself */
-	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* never through a link: O_CREAT would follow one to wherever a
+	   user who may write the directory pointed it */
+	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+		       O_CLOEXEC, 0600);
 	if (lock_fd < 0)
 		return sys_error("open", lock_path, error_r);
+	if (fstat(lock_fd, &st) < 0) {
+		ret = sys_error("fstat", lock_path, error_r);
+		close(lock_fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(error_buf, sizeof(error_buf), "%s is not a regular "
+			 "file", lock_path);
+		*error_r = error_buf;
+		close(lock_fd);
+		return DMS_STORE_WRITE_ERROR;
+	}
 	if (flock(lock_fd, LOCK_EX) < 0) {
 		ret = sys_error("flock", lock_path, error_r);
 		close(lock_fd);

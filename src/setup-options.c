@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static char error_buf[512];
 
@@ -124,6 +125,18 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 	}
 	*argc_r = out;
 	return 0;
+}
+
+bool setup_arg_is_policy_option(const char *arg)
+{
+	const char *p = arg + 4;
+
+	if (strncasecmp(arg, "dms_", 4) != 0)
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	       *p == '_')
+		p++;
+	return p > arg + 4 && *p == '=';
 }
 
 int setup_globals_take(int argc, char **argv, struct setup_globals *g,

@@ -51,6 +51,12 @@ struct setup_globals {
 int setup_globals_take(int argc, char **argv, struct setup_globals *g,
 		       int *argc_r, const char **error_r);
 
+/* Whether ARG, given where a PASSWORD goes, reads like a stored policy
+   option ("dms_read_only=yes"): a "dms_" key of letters and '_', then
+   '='. Taken as a password it would make a master without the policy,
+   with a password written in the documentation. */
+bool setup_arg_is_policy_option(const char *arg);
+
 /* The new options text of a line from its OLD options (OLD_LEN bytes,
    NULL for none): malloc()ed, or NULL with *error_r (valid until the
    next call) when an option is invalid. */

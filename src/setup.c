@@ -228,6 +228,15 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 		setup_options_free(&opts);
 		return EXIT_USAGE;
 	}
+	if (argc == 2 && setup_arg_is_policy_option(argv[1])) {
+		error_msg(s, "'%s' is a policy option, not a password: give "
+			  "the policy as --allow, --services, --read-only, "
+			  "--expires or --disable (see '%s help'); a password "
+			  "of this form goes through --password-stdin",
+			  argv[1], s->prog);
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (!get_name(s, kind, argv[0], name, sizeof(name)))
 		goto out;
 	if (argc == 2 && password_stdin) {

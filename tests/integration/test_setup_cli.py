@@ -102,6 +102,13 @@ def test_add_list_update_del(files):
     (["dovecot-master", "add", "a" * 256, "x"], 1, "longer than 255"),
     (["dovecot-master", "add", "new", ""], 1, "the password is empty"),
     (["dovecot-master", "add", "new", "a\tb"], 1, "TAB, CR, LF or 0x01"),
+    # README.Debian once said so: a writable master with that password
+    (["dovecot-master", "add", "auditor", "dms_read_only=yes"], 2,
+     "'dms_read_only=yes' is a policy option, not a password"),
+    (["dovecot-master", "update", "admin", "dms_allow=*@example.com"], 2,
+     "is a policy option, not a password"),
+    (["email", "add", "user@example.com", "dms_disabled=yes"], 2,
+     "is a policy option, not a password"),
     (["email", "add", "nodomain", "x"], 1, "not an e-mail address"),
     (["email", "add", "a@b@c", "x"], 1, "not an e-mail address"),
     (["email", "add", "user@example.com*admin", "x"], 1, "separator"),

@@ -44,8 +44,22 @@ readme_block() {
 	' "$readme"
 }
 
-say "apt-get install ./$(basename "$deb") dovecot-imapd"
-apt_install "$pkg" dovecot-imapd
+say "apt-get install ./$(basename "$deb")"
+apt_install "$pkg"
+# its Recommends bring an IMAP server: the master logins it exists for
+in_root dpkg-query -W -f '${Status}\n' dovecot-imapd 2>/dev/null |
+	grep -q "ok installed" || fail "Recommends did not bring dovecot-imapd"
+# README.Debian's line for the servers, verbatim (apt-get asks nothing of
+# a root that says yes, as an administrator would)
+servers=$(readme_block "   over IMAP or POP3, so install at least one of them, e.g." |
+	grep '^apt-get install ')
+[ "$servers" = "apt-get install dovecot-imapd dovecot-pop3d" ] ||
+	fail "README.Debian's servers line: $servers"
+echo 'APT::Get::Assume-Yes "true";' >"$root/etc/apt/apt.conf.d/90yes"
+in_root sh -c "$servers" >"$root/install.log" 2>&1 ||
+	{ cat "$root/install.log"; fail "$servers"; }
+in_root dpkg-query -W -f '${Status}\n' dovecot-pop3d | grep -q "ok installed" ||
+	fail "$servers did not install dovecot-pop3d"
 in_root dpkg-query -W -f '${Package} ${Version}\n' dovecot-core \
 	dovecot-imapd dovecot-auth-master-dms
 abi=$(in_root dpkg-query -W -f '${Provides}' dovecot-core |
@@ -116,6 +130,16 @@ in_root auth-master-dms-setup dovecot-master list
 
 auth_test=$(readme_block "4. Restart Dovecot and try it:" | grep '^doveadm auth test ')
 [ -n "$auth_test" ] || fail "no doveadm auth test in README.Debian"
+restart=$(readme_block "4. Restart Dovecot and try it:" | grep '^systemctl ')
+[ "$restart" = "systemctl restart dovecot" ] ||
+	fail "README.Debian's restart: $restart"
+# a root has no systemd: Dovecot is started below (in_net) as the unit's
+# ExecStart does
+unit=$root/lib/systemd/system/dovecot.service
+[ -f "$unit" ] || unit=$root/usr/lib/systemd/system/dovecot.service
+grep -q '^ExecStart=/usr/sbin/dovecot -F$' "$unit" ||
+	fail "dovecot.service does not start /usr/sbin/dovecot -F"
+say "$restart: no systemd in a root; Dovecot started as its unit does"
 say "starting Dovecot (private network) and logging in over IMAP"
 in_net "
 	$deliver_script

@@ -167,6 +167,31 @@ START_TEST(test_options_apply)
 }
 END_TEST
 
+/* A password argument that reads like a stored policy option. */
+static const struct {
+	const char *arg;
+	bool option;
+} policy_arg_cases[] = {
+	{ "dms_read_only=yes", true },
+	{ "dms_allow=*@example.com", true },
+	{ "DMS_Disabled=yes", true },
+	{ "dms_x=", true },
+	{ "dms_=yes", false },
+	{ "dms_read_only", false },
+	{ "dms-read-only=yes", false },
+	{ "xdms_read_only=yes", false },
+	{ "dms_read only=yes", false },
+	{ "top-secret", false },
+	{ "", false },
+};
+
+START_TEST(test_arg_is_policy_option)
+{
+	ck_assert_int_eq(setup_arg_is_policy_option(policy_arg_cases[_i].arg),
+			 policy_arg_cases[_i].option);
+}
+END_TEST
+
 Suite *options_suite(void)
 {
 	Suite *s = suite_create("options");
@@ -175,6 +200,9 @@ Suite *options_suite(void)
 	tcase_add_test(tc, test_options_parse);
 	tcase_add_test(tc, test_options_apply);
 	tcase_add_test(tc, test_globals_take);
+	tcase_add_loop_test(tc, test_arg_is_policy_option, 0,
+			    sizeof(policy_arg_cases) /
+			    sizeof(policy_arg_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -272,6 +272,34 @@ START_TEST(test_unwritable_dir)
 }
 END_TEST
 
+/* A link planted as FILE.lock is never followed (O_CREAT would create or
+   open what it names) and a FIFO there is no lock. */
+START_TEST(test_lock_not_followed)
+{
+	const char *error = NULL;
+	char lock[160], victim[160];
+	struct stat st;
+
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	ck_assert_int_eq(symlink(victim, lock), 0);
+	ck_assert_int_eq(dms_store_write(path, DMS_STORE_ADD, "a", "{X}1",
+					 &pipe_set, &error),
+			 DMS_STORE_WRITE_ERROR);
+	ck_assert_ptr_nonnull(strstr(error, lock));
+	ck_assert_int_eq(lstat(victim, &st), -1);
+	ck_assert_int_eq(lstat(path, &st), -1);
+
+	ck_assert_int_eq(unlink(lock), 0);
+	ck_assert_int_eq(mkfifo(lock, 0600), 0);
+	ck_assert_int_eq(dms_store_write(path, DMS_STORE_ADD, "a", "{X}1",
+					 &pipe_set, &error),
+			 DMS_STORE_WRITE_ERROR);
+	ck_assert_ptr_nonnull(strstr(error, "not a regular file"));
+	ck_assert_int_eq(unlink(lock), 0);
+}
+END_TEST
+
 Suite *store_write_suite(void)
 {
 	Suite *s = suite_create("store-write");
@@ -286,6 +314,7 @@ Suite *store_write_suite(void)
 	tcase_add_test(tc, test_keeps_mode);
 	tcase_add_test(tc, test_concurrent_adds);
 	tcase_add_test(tc, test_unwritable_dir);
+	tcase_add_test(tc, test_lock_not_followed);
 	suite_add_tcase(s, tc);
 	return s;
 }
