@@ -71,8 +71,8 @@ static void fuzz_entry(const uint8_t *data, size_t size)
 	struct dms_ldap_value values[DMS_LDAP_ATTR_COUNT][8];
 	struct dms_ldap_entry entry = { .dn = "uid=x" };
 	const struct dms_store_entry *found;
-	const char *p = (const char *)data, *end = p + size, *nl, *error;
-	char name[64], *line;
+	const char *p = (const char *)data, *end = p + size, *nl;
+	char name[64], *line, error[512];
 	struct dms_store *store;
 	size_t len;
 
@@ -98,7 +98,8 @@ static void fuzz_entry(const uint8_t *data, size_t size)
 		}
 		p = nl == NULL ? end : nl + 1;
 	}
-	if (dms_ldap_entry_line(name, &entry, &line, &error) <= 0)
+	if (dms_ldap_entry_line(name, &entry, dms_ldap_attr_defaults, &line,
+				error, sizeof(error)) <= 0)
 		return;
 	if (strchr(line, '\n') != NULL || strchr(line, '\r') != NULL)
 		abort();

@@ -19,6 +19,7 @@
 #include "dovecot-compat.h"
 
 extern struct passdb_module_interface passdb_dms_master;
+extern struct passdb_module_interface passdb_dms_master_check;
 extern struct userdb_module_interface userdb_dms_master;
 
 static ARRAY(struct dms_master_passdb_module *) dms_passdbs;
@@ -188,16 +189,23 @@ const char *dms_master_entry_origin(struct dms_master_passdb_module *module,
 
 void dms_master_ldap_preinit(struct dms_master_passdb_module *module)
 {
+	struct dms_path_trust trust;
 	char error[1024];
 
-	if (dms_ldap_config_read(module->path, &module->ldap_config,
+	/* the settings file decides who is a master: trusted as the file
+	   store is (root's, or the auth process user's, all the way) */
+	dms_master_trust(&trust);
+	if (dms_ldap_config_read(module->path, &trust, &module->ldap_config,
 				 error, sizeof(error)) < 0)
 		i_fatal("passdb dms_master: %s", error);
 	if (module->ldap_config.bind_password_file != NULL &&
 	    dms_ldap_password_read(module->ldap_config.bind_password_file,
-				   &module->ldap_password,
+				   &trust, &module->ldap_password,
 				   error, sizeof(error)) < 0)
 		i_fatal("passdb dms_master: bind_password_file: %s", error);
+	if (dms_ldap_config_paths_check(&module->ldap_config, error,
+					sizeof(error)) < 0)
+		i_fatal("passdb dms_master: %s: %s", module->path, error);
 }
 
 void dms_master_ldap_init(struct dms_master_passdb_module *module)
@@ -282,6 +290,116 @@ int dms_master_audit(struct dms_master_passdb_module *module,
 	return ret;
 }
 
+/* store=ldap: the policy the passdb found, from its field (the later
+   stages run in the auth process, which must not wait for LDAP).
+   Returns 0 with *entry_r, or -1 (logged). */
+static int dms_master_handed_policy(struct auth_request *request,
+				    const char *master, const char *text,
+				    struct dms_store_entry *entry_r,
+				    struct dms_policy *policy_r)
+{
+	char error_buf[256];
+	const char *error;
+
+	i_zero(entry_r);
+	if (text == NULL) {
+		e_error(authdb_event(request), "dms_master: master %s: the "
+			"passdb handed over no policy", master);
+		return -1;
+	}
+	if (dms_policy_parse(t_strdup_noconst(text), TRUE, policy_r,
+			     error_buf, sizeof(error_buf), &error) < 0) {
+		e_error(authdb_event(request), "dms_master: master %s: "
+			"policy %s: %s", master, text, error);
+		return -1;
+	}
+	entry_r->name = master;
+	entry_r->policy = policy_r;
+	return 0;
+}
+
+enum dms_master_stage_result
+dms_master_stage(struct auth_request *request, const char *stage,
+		 bool *read_only_r, const char **reason_r)
+{
+	struct auth_fields *reply = request->fields.userdb_reply;
+	const char *master, *target, *store, *policy_text;
+	struct dms_master_passdb_module *module;
+	const struct dms_store_entry *entry;
+	struct dms_store_entry ldap_entry;
+	struct dms_policy ldap_policy;
+	const char *user = request->fields.user;
+	struct dms_audit_record record = {
+		.stage = stage,
+		.user = user,
+	};
+	enum dms_policy_rule rule;
+
+	*read_only_r = FALSE;
+	master = reply == NULL ? NULL :
+		auth_fields_find(reply, DMS_FIELD_MASTER);
+	if (master == NULL || request->fields.master_user == NULL)
+		return DMS_MASTER_STAGE_NONE;
+	/* copies: the userdb removes the fields after this */
+	master = record.master = t_strdup(master);
+	target = auth_fields_find(reply, DMS_FIELD_TARGET);
+	target = record.target = t_strdup(target == NULL ? "" : target);
+	store = auth_fields_find(reply, DMS_FIELD_STORE);
+	policy_text = auth_fields_find(reply, DMS_FIELD_POLICY);
+	policy_text = policy_text == NULL ? NULL : t_strdup(policy_text);
+
+	module = store == NULL ? NULL : dms_master_passdb_find(store);
+	if (module == NULL) {
+		e_error(authdb_event(request), "dms_master: no dms_master "
+			"passdb authorized master %s here", master);
+		return DMS_MASTER_STAGE_TEMPFAIL;
+	}
+	if (module->ldap != NULL) {
+		if (dms_master_handed_policy(request, master, policy_text,
+					     &ldap_entry, &ldap_policy) < 0) {
+			record.result = "tempfail";
+			record.rule = "store";
+			(void)dms_master_audit(module, request, &record);
+			return DMS_MASTER_STAGE_TEMPFAIL;
+		}
+		entry = &ldap_entry;
+	} else if (dms_master_store_refresh(module, authdb_event(request)) < 0) {
+		record.result = "tempfail";
+		record.rule = "store";
+		(void)dms_master_audit(module, request, &record);
+		return DMS_MASTER_STAGE_TEMPFAIL;
+	} else if (dms_store_lookup(module->store, master, &entry) == 0) {
+		/* removed since the login */
+		record.result = "refused";
+		record.rule = "unknown_master";
+		e_info(authdb_event(request), "Master %s refused: no longer "
+		       "in %s (user=%s)", master, module->path, user);
+		(void)dms_master_audit(module, request, &record);
+		*reason_r = "Master account no longer exists";
+		return DMS_MASTER_STAGE_REFUSED;
+	}
+	record.read_only = entry->policy->read_only;
+	if (!dms_policy_check(entry->policy, &module->default_services, user,
+			      DMS_REQUEST_SERVICE(request), ioloop_time, &rule,
+			      &record.pattern)) {
+		record.result = "refused";
+		record.rule = dms_policy_rule_name(rule);
+		e_info(authdb_event(request), "Master %s refused by rule %s: "
+		       "%s (target=%s user=%s service=%s stage=%s)", master,
+		       record.rule, dms_policy_refusal(rule), target, user,
+		       DMS_REQUEST_SERVICE(request), stage);
+		(void)dms_master_audit(module, request, &record);
+		*reason_r = dms_policy_refusal(rule);
+		return DMS_MASTER_STAGE_REFUSED;
+	}
+	record.rule = dms_policy_rule_name(rule);
+	record.result = "ok";
+	if (dms_master_audit(module, request, &record) < 0)
+		return DMS_MASTER_STAGE_TEMPFAIL;
+	*read_only_r = entry->policy->read_only;
+	return DMS_MASTER_STAGE_OK;
+}
+
 const char *dms_policy_refusal(enum dms_policy_rule rule)
 {
 	switch (rule) {
@@ -291,6 +409,8 @@ const char *dms_policy_refusal(enum dms_policy_rule rule)
 		return "Master account expired";
 	case DMS_POLICY_RULE_SERVICES:
 		return "Master login not allowed for this service";
+	case DMS_POLICY_RULE_READ_ONLY:
+		return "Read-only master: not allowed for this service";
 	case DMS_POLICY_RULE_ALLOW:
 		break;
 	}
@@ -314,13 +434,32 @@ bool dms_auth_uses_passdb(const struct auth *auth,
 		auth_has_passdb(auth->masterdbs, module);
 }
 
-/* Why the dms_master userdb might not decide every session of AUTH, or
-   NULL when it always does. */
+static const char *const dms_rule_names[] = {
+	[AUTH_DB_RULE_RETURN] = "return",
+	[AUTH_DB_RULE_RETURN_OK] = "return-ok",
+	[AUTH_DB_RULE_RETURN_FAIL] = "return-fail",
+	[AUTH_DB_RULE_CONTINUE] = "continue",
+	[AUTH_DB_RULE_CONTINUE_OK] = "continue-ok",
+	[AUTH_DB_RULE_CONTINUE_FAIL] = "continue-fail",
+};
+
+/* Whether RULE can end a chain with the success of an earlier db: the
+   check after it would never run. */
+static bool dms_rule_may_end_ok(enum auth_db_rule rule)
+{
+	return rule == AUTH_DB_RULE_RETURN || rule == AUTH_DB_RULE_RETURN_OK;
+}
+
+/* Why the dms_master userdb might not decide every session of AUTH (be
+   skipped, or have its refusal overridden), or NULL when it always
+   does. */
 static const char *dms_master_userdb_problem(const struct auth *auth)
 {
 	const struct auth_userdb *userdb;
 
 	for (userdb = auth->userdbs; userdb != NULL; userdb = userdb->next) {
+		const char *name = DMS_USERDB_NAME(userdb);
+
 		if (strcmp(userdb->userdb->iface->name,
 			   userdb_dms_master.name) == 0) {
 			if (userdb->next != NULL) {
@@ -330,20 +469,162 @@ static const char *dms_master_userdb_problem(const struct auth *auth)
 			}
 			if (userdb->skip != AUTH_USERDB_SKIP_NEVER)
 				return "the dms_master userdb has skip set";
+			if (userdb->result_failure == AUTH_DB_RULE_RETURN_OK ||
+			    userdb->result_failure == AUTH_DB_RULE_CONTINUE_OK) {
+				return t_strdup_printf("the dms_master userdb "
+					"has result_failure = %s, which would "
+					"turn its refusals into sessions",
+					dms_rule_names[userdb->result_failure]);
+			}
+			if (userdb->result_internalfail == AUTH_DB_RULE_RETURN_OK ||
+			    userdb->result_internalfail == AUTH_DB_RULE_CONTINUE_OK) {
+				return t_strdup_printf("the dms_master userdb "
+					"has result_internalfail = %s, which "
+					"would turn its failures into sessions",
+					dms_rule_names[userdb->result_internalfail]);
+			}
 			return NULL;
 		}
 		if (userdb->result_success != AUTH_DB_RULE_CONTINUE &&
 		    userdb->result_success != AUTH_DB_RULE_CONTINUE_OK) {
 			return t_strdup_printf("userdb %s ends the lookup on "
 				"success before the dms_master userdb: set "
-				"result_success = continue-ok in it",
-				userdb->userdb->iface->name);
+				"result_success = continue-ok in it", name);
+		}
+		if (dms_rule_may_end_ok(userdb->result_failure)) {
+			return t_strdup_printf("userdb %s has result_failure = "
+				"%s, which ends the lookup before the "
+				"dms_master userdb with an earlier userdb's "
+				"success: use continue, continue-ok or "
+				"return-fail", name,
+				dms_rule_names[userdb->result_failure]);
+		}
+		if (dms_rule_may_end_ok(userdb->result_internalfail)) {
+			return t_strdup_printf("userdb %s has "
+				"result_internalfail = %s, which ends the "
+				"lookup before the dms_master userdb with an "
+				"earlier userdb's success: use continue, "
+				"continue-ok or return-fail", name,
+				dms_rule_names[userdb->result_internalfail]);
 		}
 	}
 	return "there is no dms_master userdb";
 }
 
-void dms_master_check_userdbs(const struct passdb_module *module)
+static bool dms_is_check_passdb(const struct auth_passdb *passdb)
+{
+	return strcmp(passdb->passdb->iface.name,
+		      passdb_dms_master_check.name) == 0;
+}
+
+/* The dms_master_check passdb's own rules: its failures must end the
+   chain as failures, whatever an earlier passdb's continue-ok left. The
+   defaults (continue) become return-fail. */
+static const char *dms_master_check_passdb_problem(struct auth_passdb *check)
+{
+	enum auth_db_rule *rules[] = {
+		&check->result_failure, &check->result_internalfail,
+	};
+	static const char *const rule_keys[] = {
+		"result_failure", "result_internalfail",
+	};
+
+	if (check->skip != AUTH_PASSDB_SKIP_NEVER)
+		return "the dms_master_check passdb has skip set";
+	if (DMS_PASSDB_MECHANISMS(check) != NULL ||
+	    check->username_filter != NULL) {
+		return "the dms_master_check passdb has a mechanisms or "
+			"username filter, which would skip it";
+	}
+	if (check->set->deny)
+		return "the dms_master_check passdb has deny set";
+	for (unsigned int i = 0; i < N_ELEMENTS(rules); i++) {
+		if (*rules[i] == AUTH_DB_RULE_CONTINUE)
+			*rules[i] = AUTH_DB_RULE_RETURN_FAIL;
+		if (*rules[i] != AUTH_DB_RULE_RETURN_FAIL &&
+		    *rules[i] != AUTH_DB_RULE_CONTINUE_FAIL) {
+			return t_strdup_printf("the dms_master_check passdb "
+				"has %s = %s, which would let its refusals "
+				"or failures pass: leave it unset",
+				rule_keys[i], dms_rule_names[*rules[i]]);
+		}
+	}
+	return NULL;
+}
+
+/* Why the passdb chain of AUTH might end a master login that MODULE
+   authorized without dms_master_check seeing the user the passdbs
+   settled on, or NULL. */
+static const char *
+dms_master_passdb_problem(const struct auth *auth,
+			  const struct passdb_module *module)
+{
+	const struct auth_passdb *ours = NULL, *passdb;
+	struct auth_passdb *last = NULL;
+
+	for (passdb = auth->masterdbs; passdb != NULL; passdb = passdb->next) {
+		if (passdb->passdb == module)
+			ours = passdb;
+	}
+	for (passdb = auth->passdbs; passdb != NULL; passdb = passdb->next) {
+		if (passdb->passdb == module)
+			ours = passdb;
+	}
+	i_assert(ours != NULL);
+	if (ours->result_success == AUTH_DB_RULE_CONTINUE_OK) {
+		return "the dms_master passdb has result_success = "
+			"continue-ok, which counts a master login as found "
+			"before any passdb found its target: use continue";
+	}
+	if (ours->result_success != AUTH_DB_RULE_CONTINUE &&
+	    ours->result_success != AUTH_DB_RULE_CONTINUE_FAIL) {
+		/* no passdb looks the target up after it: nothing can
+		   rename it before the userdbs */
+		return NULL;
+	}
+	for (passdb = auth->passdbs; passdb != NULL; passdb = passdb->next)
+		last = (struct auth_passdb *)passdb;
+	if (last == NULL || !dms_is_check_passdb(last)) {
+		return "the last passdb is not dms_master_check: a passdb "
+			"that renames the target (user=) would open a user "
+			"outside the master's dms_allow on passdb-only logins "
+			"(SMTP AUTH), and its refusals would look like "
+			"outages: end the passdbs with passdb { driver = "
+			"dms_master_check } (conf.d/auth-dms-userdb.conf.ext)";
+	}
+	for (passdb = auth->passdbs; passdb != last; passdb = passdb->next) {
+		const char *name = DMS_PASSDB_NAME(passdb);
+
+		if (dms_is_check_passdb(passdb))
+			return "the dms_master_check passdb is not the last";
+		if (passdb == ours)
+			continue;
+		if (passdb->result_success != AUTH_DB_RULE_CONTINUE_OK &&
+		    passdb->result_success != AUTH_DB_RULE_CONTINUE_FAIL &&
+		    passdb->result_success != AUTH_DB_RULE_RETURN_FAIL) {
+			return t_strdup_printf("passdb %s has result_success "
+				"= %s, which %s before the dms_master_check "
+				"passdb: set result_success = continue-ok in "
+				"it", name,
+				dms_rule_names[passdb->result_success],
+				passdb->result_success == AUTH_DB_RULE_CONTINUE ?
+				"would not count its success" :
+				"ends the lookup");
+		}
+		if (dms_rule_may_end_ok(passdb->result_failure) ||
+		    dms_rule_may_end_ok(passdb->result_internalfail)) {
+			return t_strdup_printf("passdb %s has result_failure "
+				"or result_internalfail = return or "
+				"return-ok, which ends the lookup before the "
+				"dms_master_check passdb with an earlier "
+				"passdb's success: use continue, continue-ok "
+				"or return-fail", name);
+		}
+	}
+	return dms_master_check_passdb_problem(last);
+}
+
+void dms_master_check_chain(const struct passdb_module *module)
 {
 	struct auth *auth;
 	const char *problem;
@@ -358,6 +639,9 @@ void dms_master_check_userdbs(const struct passdb_module *module)
 				"userdbs with userdb { driver = dms_master } "
 				"(conf.d/auth-dms-userdb.conf.ext)", problem);
 		}
+		problem = dms_master_passdb_problem(auth, module);
+		if (problem != NULL)
+			i_fatal("passdb dms_master: %s", problem);
 	}
 }
 
@@ -367,6 +651,7 @@ void auth_master_dms_init(struct module *module);
 void auth_master_dms_init(struct module *module ATTR_UNUSED)
 {
 	passdb_register_module(&passdb_dms_master);
+	passdb_register_module(&passdb_dms_master_check);
 	userdb_register_module(&userdb_dms_master);
 }
 
@@ -374,5 +659,6 @@ void auth_master_dms_deinit(void);
 void auth_master_dms_deinit(void)
 {
 	userdb_unregister_module(&userdb_dms_master);
+	passdb_unregister_module(&passdb_dms_master_check);
 	passdb_unregister_module(&passdb_dms_master);
 }

@@ -102,13 +102,35 @@ int dms_master_audit(struct dms_master_passdb_module *module,
 		     struct auth_request *request,
 		     struct dms_audit_record *record);
 
+/* What a stage after the master passdb decided. */
+enum dms_master_stage_result {
+	/* not a master login the dms_master passdb authorized */
+	DMS_MASTER_STAGE_NONE,
+	DMS_MASTER_STAGE_OK,
+	DMS_MASTER_STAGE_REFUSED,
+	DMS_MASTER_STAGE_TEMPFAIL,
+};
+
+/* For a master login the dms_master passdb authorized (its
+   userdb_dms_master* fields in the reply), check the master's policy again
+   for the user the request has now (a passdb or userdb may have renamed
+   the target since), and audit it as STAGE: "check" at the end of the
+   passdb chain (dms_master_check), "session" in the dms_master userdb.
+   OK: *read_only_r says whether the session is read-only. REFUSED
+   (logged and audited): *reason_r is what the client may be told. */
+enum dms_master_stage_result
+dms_master_stage(struct auth_request *request, const char *stage,
+		 bool *read_only_r, const char **reason_r);
+
 /* What a client is told when the policy refuses. */
 const char *dms_policy_refusal(enum dms_policy_rule rule);
 
-/* Checks at auth start-up that every auth with a dms_master passdb ends
-   its userdbs with the dms_master userdb, reached after every ordinary
-   one; i_fatal() otherwise. */
-void dms_master_check_userdbs(const struct passdb_module *module);
+/* Checks at auth start-up that every auth with MODULE ends its userdbs
+   with the dms_master userdb and, when the passdb goes on to look the
+   target up, its passdbs with dms_master_check, each reached after every
+   ordinary one and with rules that cannot turn its refusals into logins;
+   i_fatal() naming the setting otherwise. */
+void dms_master_check_chain(const struct passdb_module *module);
 
 struct auth;
 /* Whether AUTH has MODULE among its passdbs or master passdbs. */

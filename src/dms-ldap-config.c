@@ -3,8 +3,10 @@
 
 #include "dms-ldap-config.h"
 #include "dms-password.h"
+#include "dms-path.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -382,17 +384,24 @@ int dms_ldap_config_parse(const char *text, size_t len,
 	return ret;
 }
 
-/* Read at most MAX bytes of a regular file into a malloc()ed buffer. */
-static int read_small_file(const char *path, size_t max, char **buf_r,
-			   size_t *len_r, struct stat *st_r,
-			   char *error, size_t error_size)
+/* Read at most MAX bytes of a regular file into a malloc()ed buffer, on
+   a trusted path (dms-path.h): the settings file decides who is a master
+   and where root sends a bind password, the password file what it sends. */
+static int read_trusted_file(const char *path,
+			     const struct dms_path_trust *trust, size_t max,
+			     char **buf_r, size_t *len_r, struct stat *st_r,
+			     char *error, size_t error_size)
 {
-	char *buf;
+	char resolved[PATH_MAX], *buf;
 	ssize_t ret;
 	size_t len = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (dms_path_check(path, trust, false, resolved, sizeof(resolved),
+			   error, error_size) < 0)
+		return -1;
+	fd = open(resolved, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK |
+		  O_NOFOLLOW);
 	if (fd < 0) {
 		dms_ldap_error(error, error_size, "open(%s) failed: %s", path,
 			  strerror(errno));
@@ -402,6 +411,12 @@ static int read_small_file(const char *path, size_t max, char **buf_r,
 	    (size_t)st_r->st_size > max) {
 		dms_ldap_error(error, error_size, "%s: not a regular file of at "
 			  "most %zu bytes", path, max);
+		close(fd);
+		return -1;
+	}
+	/* what was opened, not only what was checked */
+	if (dms_path_stat_check(resolved, st_r, trust, error,
+				error_size) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -430,7 +445,8 @@ static int read_small_file(const char *path, size_t max, char **buf_r,
 	return 0;
 }
 
-int dms_ldap_config_read(const char *path, struct dms_ldap_config *config_r,
+int dms_ldap_config_read(const char *path, const struct dms_path_trust *trust,
+			 struct dms_ldap_config *config_r,
 			 char *error, size_t error_size)
 {
 	char *buf, sub[256];
@@ -439,31 +455,28 @@ int dms_ldap_config_read(const char *path, struct dms_ldap_config *config_r,
 	int ret;
 
 	memset(config_r, 0, sizeof(*config_r));
-	if (read_small_file(path, DMS_LDAP_CONFIG_FILE_MAX, &buf, &len, &st,
-			    error, error_size) < 0)
+	if (read_trusted_file(path, trust, DMS_LDAP_CONFIG_FILE_MAX, &buf,
+			      &len, &st, error, error_size) < 0)
 		return -1;
-	if ((st.st_mode & S_IWOTH) != 0) {
-		dms_ldap_error(error, error_size, "%s is writable by everyone",
-			  path);
-		free(buf);
-		return -1;
-	}
 	ret = dms_ldap_config_parse(buf, len, config_r, sub, sizeof(sub));
 	free(buf);
 	if (ret < 0)
 		dms_ldap_error(error, error_size, "%s: %s", path, sub);
+	else
+		config_r->trust = *trust;
 	return ret;
 }
 
-int dms_ldap_password_read(const char *path, char **password_r,
-			   char *error, size_t error_size)
+int dms_ldap_password_read(const char *path,
+			   const struct dms_path_trust *trust,
+			   char **password_r, char *error, size_t error_size)
 {
 	char *buf;
 	size_t len;
 	struct stat st;
 
-	if (read_small_file(path, 4096, &buf, &len, &st,
-			    error, error_size) < 0)
+	if (read_trusted_file(path, trust, 4096, &buf, &len, &st,
+			      error, error_size) < 0)
 		return -1;
 	if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
 		dms_ldap_error(error, error_size, "%s may be read by everyone: "
@@ -481,6 +494,154 @@ int dms_ldap_password_read(const char *path, char **password_r,
 	}
 	*password_r = buf;
 	return 0;
+}
+
+/* Debian's libldap: where ldapi:/// (no path) connects */
+#define DMS_LDAPI_DEFAULT_SOCKET "/var/run/slapd/ldapi"
+/* Debian's system accounts (adduser --system): the LDAP server's own
+   (openldap) may own its socket's directory */
+#define DMS_SYSTEM_UID_MAX 999
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int dms_ldap_uri_socket(const char *uri, size_t len, char *path,
+			size_t size)
+{
+	size_t i = 8, n = 0;
+
+	if (len < 8 || strncmp(uri, "ldapi://", 8) != 0)
+		return 0;
+	if (i == len || uri[i] == '/' || uri[i] == '?') {
+		if (strlen(DMS_LDAPI_DEFAULT_SOCKET) >= size)
+			return -1;
+		strcpy(path, DMS_LDAPI_DEFAULT_SOCKET);
+		return 1;
+	}
+	for (; i < len && uri[i] != '/' && uri[i] != '?'; i++) {
+		char c = uri[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len || (hi = hex_value(uri[i + 1])) < 0 ||
+			    (lo = hex_value(uri[i + 2])) < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0' || n + 1 >= size)
+			return -1;
+		path[n++] = c;
+	}
+	path[n] = '\0';
+	return path[0] == '/' ? 1 : -1;
+}
+
+/* The way to an ldapi:// socket: whoever may replace the socket answers
+   as the directory. Its directory may be the LDAP server's own (Debian's
+   /run/slapd belongs to openldap), the rest as any trusted path. */
+static int socket_check(const char *socket_path,
+			const struct dms_path_trust *trust,
+			char *error, size_t error_size)
+{
+	struct dms_path_trust dir_trust = *trust;
+	char dir[PATH_MAX], resolved[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", socket_path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid != 0 &&
+	    st.st_uid <= DMS_SYSTEM_UID_MAX) {
+		dir_trust.uid = st.st_uid;
+		dir_trust.gid = st.st_gid;
+	}
+	if (dms_path_check(dir, &dir_trust, false, resolved, sizeof(resolved),
+			   error, error_size) < 0)
+		return -1;
+	if (lstat(socket_path, &st) < 0) {
+		/* not there yet (the server is down): connecting fails */
+		return 0;
+	}
+	if (!S_ISSOCK(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != dir_trust.uid &&
+	     st.st_uid != trust->uid)) {
+		dms_ldap_error(error, error_size, "untrusted path: %s is not a "
+			       "socket of root or of its directory's owner "
+			       "(uid %u, mode %04o)", socket_path,
+			       (unsigned int)st.st_uid,
+			       (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int dms_ldap_config_paths_check(const struct dms_ldap_config *config,
+				char *error, size_t error_size)
+{
+	char resolved[PATH_MAX], socket_path[PATH_MAX];
+	const char *p = config->uris;
+
+	if (config->tls_ca_file != NULL &&
+	    dms_path_check(config->tls_ca_file, &config->trust, false,
+			   resolved, sizeof(resolved), error, error_size) < 0)
+		return -1;
+	while (*p != '\0') {
+		size_t len;
+		int ret;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, " \t");
+		ret = dms_ldap_uri_socket(p, len, socket_path,
+					  sizeof(socket_path));
+		if (ret < 0) {
+			dms_ldap_error(error, error_size, "uris: %.*s: not an "
+				       "ldapi:// URI with an absolute socket "
+				       "path", (int)len, p);
+			return -1;
+		}
+		if (ret > 0 && socket_check(socket_path, &config->trust,
+					    error, error_size) < 0)
+			return -1;
+		p += len;
+	}
+	return 0;
+}
+
+const char *dms_ldap_config_cleartext_uri(const struct dms_ldap_config *config,
+					  char *buf, size_t size)
+{
+	const char *p = config->uris;
+
+	if (config->starttls)
+		return NULL;
+	while (*p != '\0') {
+		size_t len;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, " \t");
+		if (len > 7 && strncmp(p, "ldap://", 7) == 0) {
+			snprintf(buf, size, "%.*s", (int)len, p);
+			return buf;
+		}
+		p += len;
+	}
+	return NULL;
 }
 
 char *dms_ldap_filter_escape(const char *value, size_t len)

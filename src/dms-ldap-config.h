@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "dms-path.h"
 
 /* Where masters kept in LDAP are found: one file of "key = value" lines
    ('#' comments), read by the module (passdb dms_master with store=ldap)
@@ -56,6 +57,10 @@ struct dms_ldap_config {
 	/* new entries of the setup CLI: uid=NAME,<base> with these classes */
 	char *object_classes;
 	char *attrs[DMS_LDAP_ATTR_COUNT];
+	/* who besides root may own the files and directories it names (the
+	   CA file, an ldapi:// socket's way): the reader's, as it read the
+	   settings file */
+	struct dms_path_trust trust;
 };
 
 #define DMS_LDAP_DEFAULT_FILTER "(&(objectClass=dmsMasterAccount)(uid=%u))"
@@ -79,16 +84,40 @@ extern const char *const dms_ldap_attr_defaults[DMS_LDAP_ATTR_COUNT];
 int dms_ldap_config_parse(const char *text, size_t len,
 			  struct dms_ldap_config *config_r,
 			  char *error, size_t error_size);
-/* The same for a file, which must be a regular file of at most 64 KiB. */
-int dms_ldap_config_read(const char *path, struct dms_ldap_config *config_r,
+/* The same for a file, which must be a regular file of at most 64 KiB on
+   a trusted path (dms-path.h: owned by root or TRUST's user, writable by
+   no one else, every directory and link on the way too). */
+int dms_ldap_config_read(const char *path, const struct dms_path_trust *trust,
+			 struct dms_ldap_config *config_r,
 			 char *error, size_t error_size);
 void dms_ldap_config_free(struct dms_ldap_config *config);
 
 /* Read a password file's first line (without its newline) into a
-   malloc()ed string, refusing a file others may read. Returns 0 or -1
-   with ERROR. */
-int dms_ldap_password_read(const char *path, char **password_r,
-			   char *error, size_t error_size);
+   malloc()ed string, refusing a file on an untrusted path or one others
+   may read. Returns 0 or -1 with ERROR. */
+int dms_ldap_password_read(const char *path,
+			   const struct dms_path_trust *trust,
+			   char **password_r, char *error, size_t error_size);
+
+/* The first ldap:// URI of CONFIG when StartTLS is off (the bind password
+   and the masters' hashes would cross the network in clear), into BUF;
+   NULL when every URI is ldaps://, ldapi:// or StartTLS is on. */
+const char *dms_ldap_config_cleartext_uri(const struct dms_ldap_config *config,
+					  char *buf, size_t size);
+
+/* The socket path of an ldapi:// URI (LEN bytes; %-decoded, the default
+   socket for ldapi:///) into PATH: 1, 0 for another kind of URI, -1 for
+   a path that is not absolute, has a NUL or does not fit. */
+int dms_ldap_uri_socket(const char *uri, size_t len, char *path,
+			size_t size);
+
+/* The paths CONFIG names that libldap reads when it connects, on trusted
+   ways (CONFIG's trust): tls_ca_file (it decides which server is the
+   directory) and each ldapi:// socket (whoever may replace it answers as
+   the directory; its directory may belong to a system account, the LDAP
+   server's). Returns 0, or -1 with ERROR naming the path. */
+int dms_ldap_config_paths_check(const struct dms_ldap_config *config,
+				char *error, size_t error_size);
 
 /* snprintf() into ERROR (SIZE bytes): the LDAP code's error messages */
 void dms_ldap_error(char *error, size_t size, const char *fmt, ...)

@@ -2,6 +2,7 @@
 
 #include "dms-ldap-conn.h"
 #include "dms-password.h"
+#include "dms-ldap-schema.h"
 
 #include <ldap.h>
 #include <stdio.h>
@@ -132,6 +133,106 @@ static void conn_error(struct dms_ldap_conn *conn, const char *what, int rc,
 	ldap_memfree(diag);
 }
 
+/* The values of ATTR in the entry DN (a base search), into *values_r,
+   with the message they live in; -1 with ERROR when there are none. */
+static int conn_read_base(struct dms_ldap_conn *conn, const char *dn,
+			  const char *filter, char *attr, struct timeval *tv,
+			  LDAPMessage **msg_r, struct berval ***values_r,
+			  char *error, size_t error_size)
+{
+	char *attrs[] = { attr, NULL };
+	LDAPMessage *entry;
+	int rc;
+
+	*msg_r = NULL;
+	*values_r = NULL;
+	rc = ldap_search_ext_s(conn->ld, dn, LDAP_SCOPE_BASE, filter, attrs, 0,
+			       NULL, NULL, tv, 1, msg_r);
+	if (rc != LDAP_SUCCESS) {
+		char what[512];
+
+		snprintf(what, sizeof(what), "read of the schema (%s of \"%s\")",
+			 attr, dn);
+		conn_error(conn, what, rc, error, error_size);
+		return -1;
+	}
+	entry = ldap_first_entry(conn->ld, *msg_r);
+	if (entry != NULL)
+		*values_r = ldap_get_values_len(conn->ld, entry, attr);
+	if (*values_r == NULL) {
+		dms_ldap_error(error, error_size, "LDAP (%s): no %s in \"%s\" "
+			       "for %s: the schema cannot be checked (the "
+			       "reader needs read access to it)",
+			       conn->config->uris, attr, dn,
+			       conn->bind_dn != NULL ? conn->bind_dn :
+			       "anonymous");
+		return -1;
+	}
+	return 0;
+}
+
+/* Every attribute the settings file names must be in the directory's
+   schema: a misspelt attr_* name would read as an attribute no entry
+   has, and a policy attribute no entry has refuses every master with a
+   line that names the entry, not the typo. */
+static int conn_check_schema(struct dms_ldap_conn *conn,
+			     const struct timespec *deadline,
+			     char *error, size_t error_size)
+{
+	const struct dms_ldap_config *config = conn->config;
+	struct berval **dns, **types;
+	LDAPMessage *root_msg = NULL, *schema_msg = NULL;
+	struct timeval tv;
+	char *dn;
+	int ret = 0;
+
+	if (conn_bound(conn, deadline, &tv, error, error_size) < 0 ||
+	    conn_read_base(conn, "", "(objectClass=*)",
+			   (char *)"subschemaSubentry", &tv, &root_msg, &dns,
+			   error, error_size) < 0) {
+		if (root_msg != NULL)
+			ldap_msgfree(root_msg);
+		return -1;
+	}
+	dn = strndup(dns[0]->bv_val, dns[0]->bv_len);
+	ldap_value_free_len(dns);
+	ldap_msgfree(root_msg);
+	if (dn == NULL) {
+		dms_ldap_error(error, error_size, "out of memory");
+		return -1;
+	}
+	if (conn_bound(conn, deadline, &tv, error, error_size) < 0 ||
+	    conn_read_base(conn, dn, "(objectClass=subschema)",
+			   (char *)"attributeTypes", &tv, &schema_msg, &types,
+			   error, error_size) < 0) {
+		if (schema_msg != NULL)
+			ldap_msgfree(schema_msg);
+		free(dn);
+		return -1;
+	}
+	for (unsigned int i = 0; i < DMS_LDAP_ATTR_COUNT && ret == 0; i++) {
+		bool found = false;
+
+		for (unsigned int j = 0; types[j] != NULL && !found; j++) {
+			found = dms_ldap_schema_names(types[j]->bv_val,
+						      types[j]->bv_len,
+						      config->attrs[i]);
+		}
+		if (!found) {
+			dms_ldap_error(error, error_size, "LDAP (%s): attr_%s "
+				       "= %s: no such attribute type in the "
+				       "directory's schema (%s)", config->uris,
+				       dms_ldap_attr_keys[i], config->attrs[i],
+				       dn);
+			ret = -1;
+		}
+	}
+	ldap_value_free_len(types);
+	ldap_msgfree(schema_msg);
+	free(dn);
+	return ret;
+}
+
 static int conn_connect(struct dms_ldap_conn *conn,
 			const struct timespec *deadline, char *error,
 			size_t error_size)
@@ -147,6 +248,9 @@ static int conn_connect(struct dms_ldap_conn *conn,
 		return 0;
 	if (!time_left(deadline, &tv))
 		return conn_bound(conn, deadline, &tv, error, error_size);
+	/* read by libldap now: checked now, as they are */
+	if (dms_ldap_config_paths_check(config, error, error_size) < 0)
+		return -1;
 	rc = ldap_initialize(&conn->ld, config->uris);
 	if (rc != LDAP_SUCCESS) {
 		conn_error(conn, "initialize", rc, error, error_size);
@@ -203,6 +307,10 @@ static int conn_connect(struct dms_ldap_conn *conn,
 			conn_close(conn);
 			return -1;
 		}
+	}
+	if (conn_check_schema(conn, deadline, error, error_size) < 0) {
+		conn_close(conn);
+		return -1;
 	}
 	return 0;
 }

@@ -70,6 +70,11 @@ static int line_append_str(struct line_buf *line, const char *str)
 	return line_append(line, str, strlen(str));
 }
 
+static bool value_is(const struct dms_ldap_value *v, const char *str)
+{
+	return v->len == strlen(str) && memcmp(v->data, str, v->len) == 0;
+}
+
 static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 			 const struct dms_ldap_values *values,
 			 const char **error_r)
@@ -80,8 +85,6 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 	char time_buf[24];
 	int ret = 0;
 
-	if (values->count == 0)
-		return 0;
 	if (!list && values->count > 1) {
 		*error_r = "a single-valued policy attribute has several values";
 		return -1;
@@ -92,7 +95,22 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 				"control character, '|' or ','";
 			return -1;
 		}
+		if (attr == DMS_LDAP_ATTR_SERVICES && values->count > 1 &&
+		    value_is(&v[i], DMS_LDAP_DEFAULT_SERVICES)) {
+			*error_r = "\"" DMS_LDAP_DEFAULT_SERVICES "\" among other "
+				"services";
+			return -1;
+		}
 	}
+	/* the values that say "no limit" are no option at all, as in a
+	   store line without it */
+	if (values->count == 1 &&
+	    ((attr == DMS_LDAP_ATTR_ALLOW &&
+	      value_is(v, DMS_LDAP_ANY_TARGET)) ||
+	     (attr == DMS_LDAP_ATTR_SERVICES &&
+	      value_is(v, DMS_LDAP_DEFAULT_SERVICES)) ||
+	     (attr == DMS_LDAP_ATTR_EXPIRES && value_is(v, DMS_LDAP_NEVER))))
+		return 0;
 	ret |= line_append_str(line, line->data[line->len - 1] == '|' ?
 			       "" : " ");
 	ret |= line_append_str(line, option_keys[attr]);
@@ -101,9 +119,9 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 	case DMS_LDAP_ATTR_READ_ONLY:
 	case DMS_LDAP_ATTR_DISABLED:
 		/* RFC 4517 Boolean */
-		if (v->len == 4 && memcmp(v->data, "TRUE", 4) == 0)
+		if (value_is(v, "TRUE"))
 			ret |= line_append_str(line, "yes");
-		else if (v->len == 5 && memcmp(v->data, "FALSE", 5) == 0)
+		else if (value_is(v, "FALSE"))
 			ret |= line_append_str(line, "no");
 		else {
 			*error_r = "a Boolean policy attribute is not TRUE or "
@@ -141,13 +159,15 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 }
 
 int dms_ldap_entry_line(const char *name, const struct dms_ldap_entry *entry,
-			char **line_r, const char **error_r)
+			const char *const attr_names[DMS_LDAP_ATTR_COUNT],
+			char **line_r, char *error, size_t error_size)
 {
 	const struct dms_ldap_values *names = &entry->attrs[DMS_LDAP_ATTR_NAME];
 	const struct dms_ldap_values *password =
 		&entry->attrs[DMS_LDAP_ATTR_PASSWORD];
 	struct line_buf line = { NULL, 0, 0 };
 	size_t name_len = strlen(name);
+	const char *err;
 	unsigned int i;
 	int ret = 0;
 
@@ -166,14 +186,26 @@ int dms_ldap_entry_line(const char *name, const struct dms_ldap_entry *entry,
 	if (i == names->count)
 		return 0;
 	if (password->count != 1) {
-		*error_r = password->count == 0 ? "no password" :
-			"several passwords";
+		snprintf(error, error_size, "%s", password->count == 0 ?
+			 "no password" : "several passwords");
 		return -1;
 	}
 	if (!value_safe(&password->values[0], false)) {
-		*error_r = "the password has a blank, a control character or "
-			"'|'";
+		snprintf(error, error_size, "the password has a blank, a "
+			 "control character or '|'");
 		return -1;
+	}
+	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_COUNT; i++) {
+		if (entry->attrs[i].count == 0) {
+			/* absent, or hidden from the reader by an ACL: the
+			   two look the same, so neither is "no limit" */
+			snprintf(error, error_size, "no %s attribute (attr_%s): "
+				 "every master entry must carry every policy "
+				 "attribute, readable by the module's bind DN "
+				 "(setup writes them; docs/ldap-masters.md)",
+				 attr_names[i], dms_ldap_attr_keys[i]);
+			return -1;
+		}
 	}
 	ret |= line_append(&line, name, name_len);
 	ret |= line_append_str(&line, "|");
@@ -182,12 +214,14 @@ int dms_ldap_entry_line(const char *name, const struct dms_ldap_entry *entry,
 	ret |= line_append_str(&line, "|");
 	if (ret != 0) {
 		free(line.data);
-		*error_r = "out of memory";
+		snprintf(error, error_size, "out of memory");
 		return -1;
 	}
 	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_COUNT; i++) {
-		if (append_option(&line, i, &entry->attrs[i], error_r) < 0) {
+		if (append_option(&line, i, &entry->attrs[i], &err) < 0) {
 			free(line.data);
+			snprintf(error, error_size, "%s: %s", attr_names[i],
+				 err);
 			return -1;
 		}
 	}

@@ -179,7 +179,7 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 	const struct dms_ldap_entry *entry;
 	struct parse_warning warning = { NULL, 0, false };
 	const char *err, *filter_text;
-	char *filter, *line, msg[256], filter_buf[256];
+	char *filter, *line, msg[512], filter_buf[256];
 	int ret;
 
 	*store_r = NULL;
@@ -213,11 +213,13 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 		return -1;
 	}
 	entry = dms_ldap_result_entry(result, 0);
-	ret = dms_ldap_entry_line(name, entry, &line, &err);
+	ret = dms_ldap_entry_line(name, entry,
+				  (const char *const *)store->config.attrs,
+				  &line, msg, sizeof(msg));
 	if (ret <= 0) {
 		if (ret < 0) {
 			dms_ldap_error(error, error_size, "LDAP entry %s: %s",
-				  entry->dn, err);
+				  entry->dn, msg);
 		}
 		dms_ldap_result_free(&result);
 		return ret;

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define PREFIX "dms_"
 
@@ -248,6 +249,11 @@ bool dms_policy_check(const struct dms_policy *policy,
 		*rule_r = DMS_POLICY_RULE_SERVICES;
 		return false;
 	}
+	if (policy->read_only && strcasecmp(service, "imap") != 0 &&
+	    strcasecmp(service, "pop3") != 0) {
+		*rule_r = DMS_POLICY_RULE_READ_ONLY;
+		return false;
+	}
 	*rule_r = DMS_POLICY_RULE_ALLOW;
 	if (policy->allow.count == 0)
 		return true;
@@ -271,6 +277,8 @@ const char *dms_policy_rule_name(enum dms_policy_rule rule)
 		return "expires";
 	case DMS_POLICY_RULE_SERVICES:
 		return "services";
+	case DMS_POLICY_RULE_READ_ONLY:
+		return "read_only";
 	case DMS_POLICY_RULE_ALLOW:
 		return "allow";
 	}

@@ -60,6 +60,12 @@ enum dms_policy_rule {
 	DMS_POLICY_RULE_DISABLED,
 	DMS_POLICY_RULE_EXPIRES,
 	DMS_POLICY_RULE_SERVICES,
+	/* a read-only master may use imap and pop3 only, whatever
+	   dms_services says: the services whose sessions ACLs and the
+	   read-only mail plugin keep from changing anything. ManageSieve
+	   ("sieve") would write Sieve scripts (a redirect copies every later
+	   mail out), submission and SMTP AUTH would send as the user. */
+	DMS_POLICY_RULE_READ_ONLY,
 	DMS_POLICY_RULE_ALLOW,
 };
 
@@ -89,7 +95,7 @@ bool dms_policy_check(const struct dms_policy *policy,
 		      const char *target, const char *service, int64_t now,
 		      enum dms_policy_rule *rule_r, const char **detail_r);
 
-/* "disabled", "expires", "services", "allow" */
+/* "disabled", "expires", "services", "read_only", "allow" */
 const char *dms_policy_rule_name(enum dms_policy_rule rule);
 
 /* The canonical options text of POLICY (keys in the order above, only

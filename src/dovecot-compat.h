@@ -36,10 +36,19 @@
 #  ifdef DMS_HAVE_CREDENTIALS_SCHEME
 #    define dms_credentials_failed(callback, result, request) \
 	(callback)(result, NULL, 0, NULL, request)
+#    define dms_credentials_empty(callback, request) \
+	(callback)(PASSDB_RESULT_OK, (const unsigned char *)"", 0, NULL, \
+		   request)
 #  else
 #    define dms_credentials_failed(callback, result, request) \
 	(callback)(result, NULL, 0, request)
+#    define dms_credentials_empty(callback, request) \
+	(callback)(PASSDB_RESULT_OK, (const unsigned char *)"", 0, request)
 #  endif
+/* a passdb's name in messages, and its mechanisms filter */
+#  define DMS_PASSDB_NAME(passdb) ((passdb)->name)
+#  define DMS_USERDB_NAME(userdb) ((userdb)->name)
+#  define DMS_PASSDB_MECHANISMS(passdb) ((passdb)->mechanisms_filter)
 
 #else
 
@@ -56,6 +65,12 @@
 #  define DMS_USERNAME_FORMAT_USER "%u"
 #  define dms_credentials_failed(callback, result, request) \
 	(callback)(result, NULL, 0, request)
+#  define dms_credentials_empty(callback, request) \
+	(callback)(PASSDB_RESULT_OK, (const unsigned char *)"", 0, request)
+/* 2.3's blocks have no names: the driver's */
+#  define DMS_PASSDB_NAME(passdb) ((passdb)->passdb->iface.name)
+#  define DMS_USERDB_NAME(userdb) ((userdb)->userdb->iface->name)
+#  define DMS_PASSDB_MECHANISMS(passdb) ((passdb)->mechanisms)
 
 #endif
 

@@ -6,8 +6,9 @@
    what ACLs do not cover and fails closed where they would not hold:
    - SUBSCRIBE/UNSUBSCRIBE are refused: the ACL plugin lets anyone who
      may see a mailbox change the subscription list;
-   - CREATE, DELETE, RENAME and mailbox updates are refused whatever the
-     ACLs say;
+   - CREATE, DELETE, RENAME, mailbox updates and mailbox attribute
+     changes are refused whatever the ACLs say, and the URLAUTH key is
+     neither read nor made (GENURLAUTH, RESETKEY);
    - a read-only session without an active ACL plugin is refused;
    - a mailbox that a read-only session could change (a write, insert,
      expunge, create, delete or admin right left by the site's ACLs, e.g.
@@ -19,6 +20,7 @@
 #include "mail-user.h"
 #include "mail-storage-private.h"
 #include "mailbox-list-private.h"
+#include "mailbox-attribute.h"
 #include "acl-plugin.h"
 #include "acl-storage.h"
 #ifdef DMS_DOVECOT_24
@@ -182,6 +184,40 @@ static int dms_ro_rename_box(struct mailbox *src, struct mailbox *dest)
 	return mbox->super.rename_box(src, dest);
 }
 
+/* Mailbox attributes, private ones included: IMAP METADATA is off for
+   the session (imap_metadata=no), but GENURLAUTH and RESETKEY set and
+   unset a private attribute (the URLAUTH key) with no ACL right beyond
+   lookup, as other plugins' attributes may. Unset is a set without a
+   value. */
+static int
+dms_ro_attribute_set(struct mailbox_transaction_context *t,
+		     enum mail_attribute_type type, const char *key,
+		     const struct mail_attribute_value *value)
+{
+	union mailbox_module_context *mbox = DMS_RO_CONTEXT(t->box);
+
+	if (dms_ro_refuse(t->box))
+		return -1;
+	return mbox->super.attribute_set(t, type, key, value);
+}
+
+/* The URLAUTH key is not read either: with a key the owner made earlier,
+   GENURLAUTH would hand out URLs to the owner's messages (URLAUTH itself
+   cannot be switched off per session: an empty imap_urlauth_host in a
+   userdb reply reads as "yes"). */
+#define DMS_RO_URLAUTH_KEY MAILBOX_ATTRIBUTE_PREFIX_DOVECOT "imap-urlauth"
+
+static int
+dms_ro_attribute_get(struct mailbox *box, enum mail_attribute_type type,
+		     const char *key, struct mail_attribute_value *value_r)
+{
+	union mailbox_module_context *mbox = DMS_RO_CONTEXT(box);
+
+	if (strcmp(key, DMS_RO_URLAUTH_KEY) == 0 && dms_ro_refuse(box))
+		return -1;
+	return mbox->super.attribute_get(box, type, key, value_r);
+}
+
 static void dms_ro_mailbox_allocated(struct mailbox *box)
 {
 	struct mailbox_vfuncs *v = box->vlast;
@@ -197,6 +233,8 @@ static void dms_ro_mailbox_allocated(struct mailbox *box)
 	v->update_box = dms_ro_update_box;
 	v->delete_box = dms_ro_delete_box;
 	v->rename_box = dms_ro_rename_box;
+	v->attribute_set = dms_ro_attribute_set;
+	v->attribute_get = dms_ro_attribute_get;
 	MODULE_CONTEXT_SET_SELF(box, dms_ro_storage_module, mbox);
 }
 

@@ -646,7 +646,7 @@ static void dms_master_init(struct passdb_module *_module)
 		}
 	}
 	dms_master_init_scheme(module);
-	dms_master_check_userdbs(_module);
+	dms_master_check_chain(_module);
 #ifdef DMS_DOVECOT_24
 	module->ldap_bind_problem = dms_master_ldap_bind_problem(_module);
 #endif
@@ -660,10 +660,22 @@ static void dms_master_init(struct passdb_module *_module)
 	/* once, from the auth process: which build answers, in the log an
 	   operator reads after an upgrade */
 	if (!worker) {
+		char uri[256];
+
 		i_info("passdb dms_master: auth-master-dms %s (Dovecot ABI "
 		       "%s), masters from %s%s", DMS_PACKAGE_VERSION,
 		       DOVECOT_ABI_VERSION, module->ldap_config.uris != NULL ?
 		       "the LDAP directory of " : "", module->path);
+		if (module->ldap_config.uris != NULL &&
+		    dms_ldap_config_cleartext_uri(&module->ldap_config, uri,
+						  sizeof(uri)) != NULL) {
+			i_warning("passdb dms_master: %s: %s without starttls "
+				  "= yes: the bind password and every master's "
+				  "hash cross the network in clear, and anyone "
+				  "on the way can answer with masters of their "
+				  "own (use ldaps://, starttls = yes or "
+				  "ldapi://)", module->path, uri);
+		}
 	}
 	/* after preinit: the auth process no longer runs as root here */
 	dms_master_trust(&module->trust);

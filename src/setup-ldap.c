@@ -8,6 +8,7 @@
 #include "dms-policy.h"
 #include "dms-store.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,9 +37,20 @@ static void ldap_error(struct setup_ldap *ldap, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Root, and the user Dovecot's auth process runs as (it may own the
+   files the module reads, as it may own the file store). */
+static void setup_ldap_trust(struct dms_path_trust *trust_r)
+{
+	struct passwd *pw = getpwnam("dovecot");
+
+	trust_r->uid = pw != NULL ? pw->pw_uid : 0;
+	trust_r->gid = pw != NULL ? pw->pw_gid : 0;
+}
+
 struct setup_ldap *setup_ldap_open(const char *prog, const char *path)
 {
 	struct setup_ldap *ldap = calloc(1, sizeof(*ldap));
+	struct dms_path_trust trust;
 	const char *dn, *pwfile;
 	char error[1024], *password = NULL;
 
@@ -50,7 +62,10 @@ struct setup_ldap *setup_ldap_open(const char *prog, const char *path)
 	ldap->path = path;
 	/* a closed connection must not kill the CLI */
 	signal(SIGPIPE, SIG_IGN);
-	if (dms_ldap_config_read(path, &ldap->config, error,
+	/* the settings file names the server root sends the admin's
+	   password to: trusted as the module trusts it */
+	setup_ldap_trust(&trust);
+	if (dms_ldap_config_read(path, &trust, &ldap->config, error,
 				 sizeof(error)) < 0) {
 		ldap_error(ldap, "%s", error);
 		free(ldap);
@@ -62,7 +77,7 @@ struct setup_ldap *setup_ldap_open(const char *prog, const char *path)
 		ldap->config.admin_bind_password_file :
 		ldap->config.bind_password_file;
 	if (pwfile != NULL &&
-	    dms_ldap_password_read(pwfile, &password, error,
+	    dms_ldap_password_read(pwfile, &trust, &password, error,
 				   sizeof(error)) < 0) {
 		ldap_error(ldap, "%s", error);
 		setup_ldap_close(&ldap);
@@ -92,9 +107,11 @@ void setup_ldap_close(struct setup_ldap **_ldap)
 	free(ldap);
 }
 
-/* The DN of NAME's entry: 1 with *dn_r (malloc()ed), 0 for none, -1
-   (printed) for an error or several entries. */
-static int find_dn(struct setup_ldap *ldap, const char *name, char **dn_r)
+/* The DN of NAME's entry: 1 with *dn_r (malloc()ed) and a bit a policy
+   attribute it has in *present_r, 0 for none, -1 (printed) for an error
+   or several entries. */
+static int find_dn(struct setup_ldap *ldap, const char *name, char **dn_r,
+		   unsigned int *present_r)
 {
 	struct dms_ldap_result *result;
 	const struct dms_ldap_entry *entry;
@@ -103,6 +120,7 @@ static int find_dn(struct setup_ldap *ldap, const char *name, char **dn_r)
 	int ret = 0;
 
 	*dn_r = NULL;
+	*present_r = 0;
 	if ((filter = dms_ldap_filter_expand(ldap->config.filter, name, false,
 					     &err)) == NULL) {
 		ldap_error(ldap, "%s", err);
@@ -124,6 +142,10 @@ static int find_dn(struct setup_ldap *ldap, const char *name, char **dn_r)
 		ret = -1;
 	} else if (dms_ldap_result_count(result) == 1) {
 		entry = dms_ldap_result_entry(result, 0);
+		for (unsigned int i = 0; i < DMS_LDAP_ATTR_COUNT; i++) {
+			if (entry->attrs[i].count > 0)
+				*present_r |= 1U << i;
+		}
 		if ((*dn_r = strdup(entry->dn)) == NULL) {
 			ldap_error(ldap, "out of memory");
 			ret = -1;
@@ -156,8 +178,22 @@ static void list_values(const struct dms_policy_list *list,
 int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 		   const char *hash, const struct setup_options *opts)
 {
-	static const char *const none[] = { NULL };
+	/* every policy attribute is written, "no limit" as a value: the
+	   module refuses an entry that lacks one (it may be hidden from its
+	   reader) */
+	static const char *const any[] = { DMS_LDAP_ANY_TARGET, NULL };
+	static const char *const default_services[] = {
+		DMS_LDAP_DEFAULT_SERVICES, NULL };
+	static const char *const never[] = { DMS_LDAP_NEVER, NULL };
 	static const char *const yes[] = { "TRUE", NULL };
+	static const char *const no[] = { "FALSE", NULL };
+	static const char *const *const neutral[DMS_LDAP_ATTR_COUNT] = {
+		[DMS_LDAP_ATTR_ALLOW] = any,
+		[DMS_LDAP_ATTR_SERVICES] = default_services,
+		[DMS_LDAP_ATTR_READ_ONLY] = no,
+		[DMS_LDAP_ATTR_EXPIRES] = never,
+		[DMS_LDAP_ATTR_DISABLED] = no,
+	};
 	const char *const *values[DMS_LDAP_ATTR_COUNT];
 	const char *name_values[] = { name, NULL };
 	const char *hash_values[] = { hash, NULL };
@@ -165,6 +201,7 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	struct value_list allow, services;
 	struct dms_policy policy;
 	char *text, *dn = NULL, expires[32], error[1024];
+	unsigned int present;
 	const char *err;
 	int ldap_rc, ret;
 
@@ -193,7 +230,7 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	}
 #define CHANGE(attr, flag, set_values) \
 	values[attr] = (flag) == SETUP_FLAG_SET ? (set_values) : \
-		(flag) == SETUP_FLAG_CLEAR ? none : NULL
+		(flag) == SETUP_FLAG_CLEAR ? neutral[attr] : NULL
 	CHANGE(DMS_LDAP_ATTR_ALLOW, opts->allow_flag, allow.values);
 	CHANGE(DMS_LDAP_ATTR_SERVICES, opts->services_flag, services.values);
 	CHANGE(DMS_LDAP_ATTR_EXPIRES, opts->expires_flag, expires_values);
@@ -203,7 +240,20 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	if (hash != NULL)
 		values[DMS_LDAP_ATTR_PASSWORD] = hash_values;
 
-	ret = find_dn(ldap, name, &dn);
+	ret = find_dn(ldap, name, &dn, &present);
+	/* an entry written by 0.1.0, without some policy attributes: they
+	   are filled in "no limit", which the module then reads as it did */
+	for (unsigned int i = DMS_LDAP_ATTR_ALLOW; ret >= 0 &&
+	     i < DMS_LDAP_ATTR_COUNT; i++) {
+		if (values[i] != NULL || (!add && (present & (1U << i)) != 0))
+			continue;
+		values[i] = neutral[i];
+		if (!add) {
+			fprintf(stderr, "%s: master account '%s' had no %s: "
+				"written as %s\n", ldap->prog, name,
+				ldap->config.attrs[i], neutral[i][0]);
+		}
+	}
 	if (ret < 0) {
 		ret = EXIT_FAILURE;
 	} else if (add && ret > 0) {
@@ -258,9 +308,10 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 int setup_ldap_del(struct setup_ldap *ldap, const char *name)
 {
 	char *dn, error[1024];
+	unsigned int present;
 	int ret, ldap_rc;
 
-	ret = find_dn(ldap, name, &dn);
+	ret = find_dn(ldap, name, &dn, &present);
 	if (ret < 0)
 		return EXIT_FAILURE;
 	if (ret == 0) {
@@ -287,16 +338,21 @@ static void list_entry(struct setup_ldap *ldap,
 		&entry->attrs[DMS_LDAP_ATTR_NAME];
 	const struct dms_store_entry *master;
 	struct dms_store *store;
-	char name[256], *line, options[8192];
-	const char *err;
+	char name[256], *line, options[8192], err[512];
 
 	for (unsigned int i = 0; i < names->count; i++) {
 		snprintf(name, sizeof(name), "%.*s", (int)names->values[i].len,
 			 names->values[i].data);
-		if (dms_ldap_entry_line(name, entry, &line, &err) <= 0) {
+		int ret = dms_ldap_entry_line(name, entry,
+			(const char *const *)ldap->config.attrs,
+			&line, err, sizeof(err));
+
+		if (ret <= 0) {
+			/* the module refuses such an entry too */
 			ldap_error(ldap, "Warning: %s: %s", entry->dn,
-				   names->values[i].len == 0 ? "empty name" :
-				   err);
+				   ret < 0 ? err : "a name no master may have "
+				   "(empty, a blank, a control character, ':' "
+				   "or '|')");
 			continue;
 		}
 		store = dms_store_new_from_buffer(line, strlen(line),

@@ -9,10 +9,9 @@
        userdb { driver = dms_master }
 
    Start-up refuses a configuration in which it would not run
-   (dms_master_check_userdbs()). */
+   (dms_master_check_chain()). */
 
 #include "auth-common.h"
-#include "ioloop.h"
 #include "userdb.h"
 
 #include "auth-dms-master.h"
@@ -71,111 +70,17 @@ static void dms_master_set_read_only(struct auth_request *request)
 #endif
 }
 
-/* store=ldap: the policy the passdb found, from its field (the auth
-   process does not wait for LDAP). Returns 0 with *entry_r, or -1. */
-static int dms_master_session_policy(struct auth_request *request,
-				     const char *master, const char *text,
-				     struct dms_store_entry *entry_r,
-				     struct dms_policy *policy_r)
-{
-	char error_buf[256];
-	const char *error;
-
-	i_zero(entry_r);
-	if (text == NULL) {
-		e_error(authdb_event(request), "dms_master: master %s: the "
-			"passdb handed over no policy", master);
-		return -1;
-	}
-	if (dms_policy_parse(t_strdup_noconst(text), TRUE, policy_r,
-			     error_buf, sizeof(error_buf), &error) < 0) {
-		e_error(authdb_event(request), "dms_master: master %s: "
-			"policy %s: %s", master, text, error);
-		return -1;
-	}
-	entry_r->name = master;
-	entry_r->policy = policy_r;
-	return 0;
-}
-
-static enum userdb_result
-dms_master_session(struct auth_request *request, const char *store,
-		   const char *master, const char *target,
-		   const char *policy_text)
-{
-	struct dms_master_passdb_module *module =
-		dms_master_passdb_find(store);
-	const struct dms_store_entry *entry;
-	struct dms_store_entry ldap_entry;
-	struct dms_policy ldap_policy;
-	const char *user = request->fields.user;
-	struct dms_audit_record record = {
-		.stage = "session",
-		.master = master,
-		.target = target,
-		.user = user,
-	};
-	enum dms_policy_rule rule;
-
-	if (module == NULL) {
-		e_error(authdb_event(request), "dms_master: no dms_master "
-			"passdb authorized master %s here", master);
-		return USERDB_RESULT_INTERNAL_FAILURE;
-	}
-	if (module->ldap != NULL) {
-		if (dms_master_session_policy(request, master, policy_text,
-					      &ldap_entry, &ldap_policy) < 0) {
-			record.result = "tempfail";
-			record.rule = "store";
-			(void)dms_master_audit(module, request, &record);
-			return USERDB_RESULT_INTERNAL_FAILURE;
-		}
-		entry = &ldap_entry;
-	} else if (dms_master_store_refresh(module, authdb_event(request)) < 0) {
-		record.result = "tempfail";
-		record.rule = "store";
-		(void)dms_master_audit(module, request, &record);
-		return USERDB_RESULT_INTERNAL_FAILURE;
-	} else if (dms_store_lookup(module->store, master, &entry) == 0) {
-		/* removed between the login and the session */
-		record.result = "refused";
-		record.rule = "unknown_master";
-		e_info(authdb_event(request), "Master %s refused: no longer "
-		       "in %s (user=%s)", master, module->path, user);
-		(void)dms_master_audit(module, request, &record);
-		return USERDB_RESULT_USER_UNKNOWN;
-	}
-	record.read_only = entry->policy->read_only;
-	if (!dms_policy_check(entry->policy, &module->default_services, user,
-			      DMS_REQUEST_SERVICE(request), ioloop_time, &rule,
-			      &record.pattern)) {
-		record.result = "refused";
-		record.rule = dms_policy_rule_name(rule);
-		e_info(authdb_event(request), "Master %s refused by rule %s: "
-		       "%s (target=%s user=%s service=%s)", master, record.rule,
-		       dms_policy_refusal(rule), target, user,
-		       DMS_REQUEST_SERVICE(request));
-		(void)dms_master_audit(module, request, &record);
-		return USERDB_RESULT_USER_UNKNOWN;
-	}
-	record.rule = dms_policy_rule_name(rule);
-	record.result = "ok";
-	if (dms_master_audit(module, request, &record) < 0)
-		return USERDB_RESULT_INTERNAL_FAILURE;
-	if (entry->policy->read_only)
-		dms_master_set_read_only(request);
-	return USERDB_RESULT_OK;
-}
-
 static void dms_master_userdb_lookup(struct auth_request *request,
 				     userdb_callback_t *callback)
 {
 	struct auth_fields *reply = request->fields.userdb_reply;
-	const char *master, *target, *store, *policy;
-	enum userdb_result result;
+	enum dms_master_stage_result stage;
+	enum userdb_result result = USERDB_RESULT_OK;
+	const char *reason;
+	bool read_only;
 
-	master = reply == NULL ? NULL : auth_fields_find(reply, DMS_FIELD_MASTER);
-	if (master == NULL || request->fields.master_user == NULL) {
+	if (reply == NULL || auth_fields_find(reply, DMS_FIELD_MASTER) == NULL ||
+	    request->fields.master_user == NULL) {
 		/* not a session of ours: leave the chain's result as the
 		   userdbs before us made it */
 		callback(request->userdb_success ? USERDB_RESULT_OK :
@@ -189,19 +94,30 @@ static void dms_master_userdb_lookup(struct auth_request *request,
 	}
 
 	T_BEGIN {
-		target = auth_fields_find(reply, DMS_FIELD_TARGET);
-		store = auth_fields_find(reply, DMS_FIELD_STORE);
-		policy = auth_fields_find(reply, DMS_FIELD_POLICY);
-		policy = policy == NULL ? NULL : t_strdup(policy);
-		master = t_strdup(master);
-		target = t_strdup(target == NULL ? "" : target);
-		store = t_strdup(store == NULL ? "" : store);
+		stage = dms_master_stage(request, "session", &read_only,
+					 &reason);
+		/* the mail process gets none of them */
 		auth_fields_remove(reply, DMS_FIELD_MASTER);
 		auth_fields_remove(reply, DMS_FIELD_TARGET);
 		auth_fields_remove(reply, DMS_FIELD_STORE);
 		auth_fields_remove(reply, DMS_FIELD_POLICY);
-		result = dms_master_session(request, store, master, target,
-					    policy);
+		switch (stage) {
+		case DMS_MASTER_STAGE_NONE:
+		case DMS_MASTER_STAGE_TEMPFAIL:
+			result = USERDB_RESULT_INTERNAL_FAILURE;
+			break;
+		case DMS_MASTER_STAGE_REFUSED:
+			/* both Dovecot versions' login processes tell the
+			   client only "internal error" at this stage: the
+			   passdb chain's dms_master_check refuses renames
+			   made there with a real answer */
+			result = USERDB_RESULT_USER_UNKNOWN;
+			break;
+		case DMS_MASTER_STAGE_OK:
+			if (read_only)
+				dms_master_set_read_only(request);
+			break;
+		}
 	} T_END;
 	if (result != USERDB_RESULT_OK) {
 		/* end the chain as a failure: the userdbs before us said

@@ -5,6 +5,7 @@
 #include "test-dms.h"
 #include "dms-ldap-config.h"
 #include "dms-ldap-entry.h"
+#include "dms-ldap-schema.h"
 #include "dms-store.h"
 
 #include <stdlib.h>
@@ -162,6 +163,28 @@ static void entry_set(struct dms_ldap_entry *e, enum dms_ldap_attr attr,
 	e->attrs[attr].count = count;
 }
 
+/* the shipped schema's names, for the messages */
+static const char *const attr_names[DMS_LDAP_ATTR_COUNT] = {
+	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
+	"dmsExpires", "dmsDisabled",
+};
+
+/* Every policy attribute at its "no limit" value, as setup writes them. */
+static void entry_complete(struct dms_ldap_entry *e)
+{
+	static const struct dms_ldap_value any[] = { V(DMS_LDAP_ANY_TARGET) };
+	static const struct dms_ldap_value def[] = {
+		V(DMS_LDAP_DEFAULT_SERVICES) };
+	static const struct dms_ldap_value no[] = { V("FALSE") };
+	static const struct dms_ldap_value never[] = { V(DMS_LDAP_NEVER) };
+
+	entry_set(e, DMS_LDAP_ATTR_ALLOW, any, 1);
+	entry_set(e, DMS_LDAP_ATTR_SERVICES, def, 1);
+	entry_set(e, DMS_LDAP_ATTR_READ_ONLY, no, 1);
+	entry_set(e, DMS_LDAP_ATTR_EXPIRES, never, 1);
+	entry_set(e, DMS_LDAP_ATTR_DISABLED, no, 1);
+}
+
 START_TEST(test_entry_line)
 {
 	static const struct dms_ldap_value names[] = { V("Admin"), V("admin") };
@@ -169,31 +192,37 @@ START_TEST(test_entry_line)
 	static const struct dms_ldap_value allow[] = { V("*@example.com"),
 						       V("boss@example.org") };
 	static const struct dms_ldap_value ro[] = { V("TRUE") };
-	static const struct dms_ldap_value off[] = { V("FALSE") };
+	static const struct dms_ldap_value imap[] = { V("imap") };
 	static const struct dms_ldap_value exp[] = { V("20271231235959Z") };
 	struct dms_ldap_entry e = { .dn = "uid=admin,o=x" };
 	const struct dms_store_entry *entry;
 	struct dms_store *store;
-	const char *error;
-	char *line;
+	char *line, error[512];
 
 	entry_set(&e, DMS_LDAP_ATTR_NAME, names, 2);
 	entry_set(&e, DMS_LDAP_ATTR_PASSWORD, pw, 1);
-	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, &line, &error), 1);
-	ck_assert_str_eq(line, "admin|" HASH);
+	entry_complete(&e);
+	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
+					     error, sizeof(error)), 1);
+	/* the "no limit" values are no options, as in the file */
+	ck_assert_str_eq(line, "admin|" HASH "|dms_read_only=no "
+			 "dms_disabled=no");
 	free(line);
 	/* LDAP matched case-insensitively: not this master */
-	ck_assert_int_eq(dms_ldap_entry_line("ADMIN", &e, &line, &error), 0);
+	ck_assert_int_eq(dms_ldap_entry_line("ADMIN", &e, attr_names, &line,
+					     error, sizeof(error)), 0);
 	/* a name the line cannot carry */
-	ck_assert_int_eq(dms_ldap_entry_line("ad:min", &e, &line, &error), 0);
+	ck_assert_int_eq(dms_ldap_entry_line("ad:min", &e, attr_names, &line,
+					     error, sizeof(error)), 0);
 
 	entry_set(&e, DMS_LDAP_ATTR_ALLOW, allow, 2);
+	entry_set(&e, DMS_LDAP_ATTR_SERVICES, imap, 1);
 	entry_set(&e, DMS_LDAP_ATTR_READ_ONLY, ro, 1);
-	entry_set(&e, DMS_LDAP_ATTR_DISABLED, off, 1);
 	entry_set(&e, DMS_LDAP_ATTR_EXPIRES, exp, 1);
-	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, &line, &error), 1);
+	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
+					     error, sizeof(error)), 1);
 	ck_assert_str_eq(line, "admin|" HASH "|dms_allow=*@example.com,"
-			 "boss@example.org dms_read_only=yes "
+			 "boss@example.org dms_services=imap dms_read_only=yes "
 			 "dms_expires=2027-12-31T23:59:59Z dms_disabled=no");
 	/* and the store's parser reads it as the file's line */
 	store = dms_store_new_from_buffer(line, strlen(line),
@@ -218,15 +247,23 @@ static const struct {
 	{ DMS_LDAP_ATTR_PASSWORD, { V("{PLAIN}a b") }, 1, "blank" },
 	{ DMS_LDAP_ATTR_PASSWORD, { V("{PLAIN}a|b") }, 1, "'|'" },
 	{ DMS_LDAP_ATTR_PASSWORD, { { "{PLAIN}a\0b", 10 } }, 1, "control" },
-	{ DMS_LDAP_ATTR_ALLOW, { V("x dms_allow=*") }, 1, "blank" },
+	{ DMS_LDAP_ATTR_ALLOW, { V("x dms_allow=*") }, 1, "dmsAllow: a policy value" },
 	{ DMS_LDAP_ATTR_ALLOW, { V("a,b") }, 1, "','" },
 	{ DMS_LDAP_ATTR_ALLOW, { V("") }, 1, "empty" },
 	{ DMS_LDAP_ATTR_SERVICES, { V("imap\npop3") }, 1, "control" },
+	{ DMS_LDAP_ATTR_SERVICES, { V("default"), V("smtp") }, 2,
+	  "dmsServices: \"default\" among other services" },
 	{ DMS_LDAP_ATTR_READ_ONLY, { V("yes") }, 1, "TRUE or FALSE" },
 	{ DMS_LDAP_ATTR_READ_ONLY, { V("TRUE"), V("FALSE") }, 2, "several" },
 	{ DMS_LDAP_ATTR_DISABLED, { V("true") }, 1, "TRUE or FALSE" },
 	{ DMS_LDAP_ATTR_EXPIRES, { V("20271231") }, 1, "GeneralizedTime" },
 	{ DMS_LDAP_ATTR_EXPIRES, { V("202712312359+0100") }, 1, "GeneralizedTime" },
+	/* absent, or hidden from the reader: never "no limit" */
+	{ DMS_LDAP_ATTR_ALLOW, { V("") }, 0, "no dmsAllow attribute (attr_allow)" },
+	{ DMS_LDAP_ATTR_SERVICES, { V("") }, 0, "no dmsServices attribute" },
+	{ DMS_LDAP_ATTR_READ_ONLY, { V("") }, 0, "no dmsReadOnly attribute" },
+	{ DMS_LDAP_ATTR_EXPIRES, { V("") }, 0, "no dmsExpires attribute" },
+	{ DMS_LDAP_ATTR_DISABLED, { V("") }, 0, "no dmsDisabled attribute" },
 };
 
 START_TEST(test_entry_refused)
@@ -234,14 +271,15 @@ START_TEST(test_entry_refused)
 	static const struct dms_ldap_value names[] = { V("admin") };
 	static const struct dms_ldap_value pw[] = { V(HASH) };
 	struct dms_ldap_entry e = { .dn = "uid=admin,o=x" };
-	const char *error = NULL;
-	char *line = NULL;
+	char *line = NULL, error[512] = "";
 
 	entry_set(&e, DMS_LDAP_ATTR_NAME, names, 1);
 	entry_set(&e, DMS_LDAP_ATTR_PASSWORD, pw, 1);
+	entry_complete(&e);
 	entry_set(&e, bad_entries[_i].attr, bad_entries[_i].values,
 		  bad_entries[_i].count);
-	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, &line, &error), -1);
+	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
+					     error, sizeof(error)), -1);
 	ck_assert_msg(strstr(error, bad_entries[_i].error_part) != NULL,
 		      "case %d: %s", _i, error);
 	ck_assert_ptr_null(line);
@@ -252,12 +290,50 @@ START_TEST(test_entry_no_password)
 {
 	static const struct dms_ldap_value names[] = { V("admin") };
 	struct dms_ldap_entry e = { .dn = "uid=admin,o=x" };
-	const char *error;
-	char *line;
+	char *line, error[512];
 
 	entry_set(&e, DMS_LDAP_ATTR_NAME, names, 1);
-	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, &line, &error), -1);
+	entry_complete(&e);
+	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
+					     error, sizeof(error)), -1);
 	ck_assert_str_eq(error, "no password");
+}
+END_TEST
+
+/* Attribute type descriptions as slapd publishes them (cn=Subschema). */
+static const struct {
+	const char *def;
+	const char *name;
+	bool found;
+} schema_cases[] = {
+	{ "( 0.9.2342.19200300.100.1.1 NAME ( 'uid' 'userid' ) DESC "
+	  "'RFC4519: user identifier' EQUALITY caseIgnoreMatch )", "uid", true },
+	{ "( 0.9.2342.19200300.100.1.1 NAME ( 'uid' 'userid' ) )", "USERID",
+	  true },
+	{ "( 2.5.4.35 NAME 'userPassword' DESC 'RFC4519/2307: password of "
+	  "user' EQUALITY octetStringMatch )", "userPassword", true },
+	{ "( 2.25.1.2 NAME 'dmsReadOnly' SYNTAX 1.3.6.1.4.1.1466.115.121.1.7 "
+	  "SINGLE-VALUE )", "dmsReadOnly", true },
+	{ "( 2.25.1.2 NAME 'dmsReadOnly' )", "dmsReadOnIy", false },
+	{ "( 2.25.1.2 NAME 'dmsReadOnly' )", "dmsReadOnl", false },
+	{ "( 2.25.1.2 NAME 'dmsReadOnly' )", "dmsReadOnlyX", false },
+	/* NAME inside a DESC is no name */
+	{ "( 1.2 NAME 'a' DESC 'NAME evil' )", "evil", false },
+	{ "( 1.2 DESC 'x NAME y' NAME 'a' )", "y", false },
+	{ "( 1.2 DESC 'x NAME y' NAME 'a' )", "a", true },
+	{ "( 1.2 SYNTAX 1.3 )", "a", false },
+	{ "( 1.2 NAME", "a", false },
+	{ "( 1.2 NAME 'a", "a", false },
+	{ "( 1.2 NAME ( 'a' 'b'", "b", true },
+	{ "", "a", false },
+};
+
+START_TEST(test_schema_names)
+{
+	ck_assert_msg(dms_ldap_schema_names(schema_cases[_i].def,
+					    strlen(schema_cases[_i].def),
+					    schema_cases[_i].name) ==
+		      schema_cases[_i].found, "case %d", _i);
 }
 END_TEST
 
@@ -290,6 +366,8 @@ Suite *ldap_suite(void)
 			    sizeof(bad_entries) / sizeof(bad_entries[0]));
 	tcase_add_test(tc, test_entry_no_password);
 	tcase_add_test(tc, test_time);
+	tcase_add_loop_test(tc, test_schema_names, 0,
+			    sizeof(schema_cases) / sizeof(schema_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

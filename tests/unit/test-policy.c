@@ -285,8 +285,36 @@ START_TEST(test_policy_check)
 	ck_assert(dms_policy_check(&p, &defaults, "a", "smtp", 0, &rule,
 				   &detail));
 	free(copy);
+	/* read-only: imap and pop3 only, whatever the services say */
+	ck_assert_int_eq(parse("dms_services=* dms_read_only=yes", &p, &copy,
+			       &error), 0);
+	ck_assert(dms_policy_check(&p, &defaults, "a", "imap", 0, &rule,
+				   &detail));
+	ck_assert(dms_policy_check(&p, &defaults, "a", "POP3", 0, &rule,
+				   &detail));
+	ck_assert(dms_policy_check(&p, &defaults, "a", "pop3", 0, &rule,
+				   &detail));
+	for (unsigned int i = 0; i < 5; i++) {
+		static const char *const writers[] = {
+			"sieve", "submission", "smtp", "doveadm", "lmtp",
+		};
+
+		ck_assert(!dms_policy_check(&p, &defaults, "a", writers[i], 0,
+					    &rule, &detail));
+		ck_assert_int_eq(rule, DMS_POLICY_RULE_READ_ONLY);
+	}
+	free(copy);
+	/* a service not listed at all is still refused as such */
+	ck_assert_int_eq(parse("dms_services=imap dms_read_only=yes", &p,
+			       &copy, &error), 0);
+	ck_assert(!dms_policy_check(&p, &defaults, "a", "sieve", 0, &rule,
+				    &detail));
+	ck_assert_int_eq(rule, DMS_POLICY_RULE_SERVICES);
+	free(copy);
 	ck_assert_str_eq(dms_policy_rule_name(DMS_POLICY_RULE_EXPIRES),
 			 "expires");
+	ck_assert_str_eq(dms_policy_rule_name(DMS_POLICY_RULE_READ_ONLY),
+			 "read_only");
 }
 END_TEST
 
