@@ -28,19 +28,30 @@ passdb {
   master = yes
   result_success = continue
 }
-# Last of the userdbs (10-auth.conf includes this file after
-# auth-passwdfile.inc): checks the policy for the mailbox actually
-# opened, sets read-only sessions' fields, writes the session's audit.
+# Last of the passdbs and of the userdbs (10-auth.conf includes this file
+# after auth-passwdfile.inc): they check the policy again for the user
+# the session actually gets (a passdb or userdb may rename the target),
+# the userdb sets read-only sessions' fields and writes the session's
+# audit.
+passdb {
+  driver = dms_master_check
+}
 userdb {
   driver = dms_master
 }
 EOF
 
-# DMS's userdb must go on to the dms_master userdb: the passwd-file one,
-# or in its LDAP mode the ldap one
+# DMS's passdb and userdb must go on to them: the passwd-file ones, or in
+# its LDAP mode the ldap ones. Idempotent: a block that already has the
+# line keeps one.
 for inc in "$confd/auth-passwdfile.inc" "$confd/auth-ldap.conf.ext"; do
 	[ -f "$inc" ] || continue
-	if ! grep -q 'result_success = continue-ok' "$inc"; then
-		sed -i '/^userdb {/a\  result_success = continue-ok' "$inc"
-	fi
+	awk '
+		pending && $0 != "  result_success = continue-ok" {
+			print "  result_success = continue-ok" }
+		{ pending = 0; print }
+		/^(passdb|userdb) {$/ { pending = 1 }
+	' "$inc" >"$inc.new"
+	cat "$inc.new" >"$inc"
+	rm -f "$inc.new"
 done

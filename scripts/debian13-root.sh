@@ -20,7 +20,8 @@ if [ "$suite" = trixie ]; then
 	packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,\
 dovecot-ldap,gcc,libc6-dev,make,autoconf,automake,libtool,pkg-config,\
 libcrypt-dev,libldap-dev,check,python3,python3-pytest,sasl2-bin,procps,slapd,\
-ldap-utils,openssl,valgrind,build-essential,curl,iproute2,mount,debhelper,lintian
+ldap-utils,openssl,valgrind,build-essential,curl,iproute2,mount,debhelper,lintian,\
+dovecot-managesieved,dovecot-sieve,dovecot-submissiond
 else
 	packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,gcc,\
 libc6-dev,make,autoconf,automake,libtool,pkg-config,libcrypt-dev,libldap-dev,\

@@ -9,7 +9,8 @@ dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
 libcrypt-dev libldap-dev sasl2-bin iproute2 util-linux mount curl"
 [ "${1:-}" = --run ] || PACKAGES="$PACKAGES check
 python3 python3-pytest procps clang valgrind
-slapd ldap-utils dovecot-ldap openssl debhelper lintian dpkg-dev"
+slapd ldap-utils dovecot-ldap openssl debhelper lintian dpkg-dev
+dovecot-managesieved dovecot-sieve dovecot-submissiond"
 
 missing=""
 for p in $PACKAGES; do
