@@ -37,6 +37,10 @@ passdb dms_master {
 passdb users {
   driver = passwd-file
   passwd_file_path = $d/users
+  result_success = continue-ok
+}
+passdb dms_master_check {
+  driver = dms_master_check
 }
 userdb users {
   driver = passwd-file

@@ -196,6 +196,8 @@ passdb {{
   args = scheme=SHA512-CRYPT username_format=%u {tmp}/users
   # shows %{{master_user}} in the auth reply (doveadm auth test prints it)
   override_fields = seen_master=%{{master_user}}
+  # on to the dms_master_check passdb (conf.d/auth-dms-userdb.conf.ext)
+  result_success = continue-ok
 }}
 userdb {{
   driver = passwd-file
@@ -213,6 +215,8 @@ passdb users {{
   fields {{
     seen_master = %{{master_user}}
   }}
+  # on to the dms_master_check passdb (conf.d/auth-dms-userdb.conf.ext)
+  result_success = continue-ok
 }}
 userdb users {{
   driver = passwd-file
@@ -227,12 +231,19 @@ userdb users {{
 }}
 """)
 
-# conf.d/auth-dms-userdb.conf.ext: last, after any userdb in extra
+# conf.d/auth-dms-userdb.conf.ext: last, after any passdb and userdb in
+# extra
 USERDB_TAIL = pick("""
+passdb {
+  driver = dms_master_check
+}
 userdb {
   driver = dms_master
 }
 """, """
+passdb dms_master_check {
+  driver = dms_master_check
+}
 userdb dms_master {
   driver = dms_master
 }
@@ -337,7 +348,8 @@ class Dovecot:
         extra = extra.replace("@TMP@", self.tmp)
         auth_tmpl = AUTH[mode] if auth is None else auth
         fields = dict(tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID,
-                      extra=extra, userdb_tail=userdb_tail)
+                      extra=extra,
+                      userdb_tail=userdb_tail.replace("@TMP@", self.tmp))
         fields["users"] = users.replace("@TMP@", self.tmp).format(
             tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID)
         fields["services"] = SERVICES.format(

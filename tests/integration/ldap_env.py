@@ -21,6 +21,13 @@ MASTERS_OU = "ou=masters," + SUFFIX
 # what the module binds as to read masters: no write rights
 READER_DN = "cn=dovecot," + SUFFIX
 READER_PW = "reader-secret"
+# a valid attribute name of 200 characters, in the tests' schema
+LONG_ATTR = "x" + "y" * 199
+# the project's UUID arc (ldap/dms-master.schema); .99: the tests'
+TEST_OID = "2.25.196968205430104311245378642370678684195"
+# the policy attributes as setup writes them for "no limit"
+NO_LIMIT = {"dmsAllow": "*", "dmsServices": "default", "dmsReadOnly": "FALSE",
+            "dmsExpires": "99991231235959Z", "dmsDisabled": "FALSE"}
 
 SLAPD_CONF = """
 include /etc/ldap/schema/core.schema
@@ -31,6 +38,8 @@ include /etc/ldap/schema/nis.schema
 include {tmp}/postfix-book.schema
 # the shipped schema of masters kept in LDAP (ldap/)
 include {tmp}/dms-master.schema
+# the tests' own: an attribute with a 200-character name
+include {tmp}/test-long-attr.schema
 pidfile {tmp}/slapd.pid
 {tls}
 modulepath /usr/lib/ldap
@@ -41,12 +50,14 @@ suffix "{suffix}"
 rootdn "{root_dn}"
 rootpw {root_pw}
 directory {tmp}/db
-access to attrs=userPassword
+{access}
+"""
+
+ACCESS = """access to attrs=userPassword
   by dn.exact="{reader_dn}" read
   by anonymous auth
   by * none
-access to * by * read
-"""
+access to * by * read"""
 
 
 # docker-mailserver's LDAP mode: the passdb and userdb of its
@@ -58,6 +69,8 @@ LDAP_USERS23 = """
 passdb {{
   driver = ldap
   args = {tmp}/dovecot-ldap-users.conf.ext
+  # on to the dms_master_check passdb
+  result_success = continue-ok
 }}
 userdb {{
   driver = ldap
@@ -94,6 +107,8 @@ passdb ldap {{
     user = %{{ldap:@USER_ATTR@}}
     @PASSWORD24@
   }}
+  # on to the dms_master_check passdb
+  result_success = continue-ok
 }}
 userdb ldap {{
   driver = ldap
@@ -145,7 +160,9 @@ def ssha(password):
 
 
 class Slapd:
-    def __init__(self, tls=False):
+    def __init__(self, tls=False, access=None):
+        """ACCESS: slapd.conf access lines instead of the tests' own
+        (the reader may read every entry, and userPassword)."""
         self.tmp = tempfile.mkdtemp(prefix="dms-ldap-")
         os.mkdir(os.path.join(self.tmp, "db"))
         self.port = free_port()
@@ -153,10 +170,16 @@ class Slapd:
         self.conf = os.path.join(self.tmp, "slapd.conf")
         self.logfile = os.path.join(self.tmp, "slapd.log")
         self.tls = tls
+        # more listeners (an ldapi:// socket), for start()
+        self.extra_urls = ""
         shutil.copy(os.path.join(os.path.dirname(__file__), "ldap",
                                  "postfix-book.schema"), self.tmp)
         shutil.copy(os.path.join(TOP, "ldap", "dms-master.schema"),
                     self.tmp)
+        with open(os.path.join(self.tmp, "test-long-attr.schema"), "w") as f:
+            f.write("attributetype ( %s.99.1 NAME '%s' EQUALITY "
+                    "caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )\n"
+                    % (TEST_OID, LONG_ATTR))
         tls_conf = ""
         if tls:
             self.ca = make_certs(self.tmp)
@@ -167,9 +190,11 @@ class Slapd:
                         "TLSCertificateKeyFile %s/server.key\n"
                         % (self.tmp, self.tmp, self.tmp))
         with open(self.conf, "w") as f:
+            access = access or ACCESS.format(reader_dn=READER_DN)
             f.write(SLAPD_CONF.format(tmp=self.tmp, suffix=SUFFIX,
                                       root_dn=ROOT_DN, root_pw=ROOT_PW,
-                                      reader_dn=READER_DN, tls=tls_conf))
+                                      reader_dn=READER_DN, tls=tls_conf,
+                                      access=access))
         self._log = open(self.logfile, "w")
         self.start()
         self.add("dn: %s\nobjectClass: dcObject\nobjectClass: organization\n"
@@ -186,6 +211,8 @@ class Slapd:
         urls = self.uri
         if self.tls:
             urls += " " + self.ldaps_uri
+        if self.extra_urls:
+            urls += " " + self.extra_urls
         # -d stats: in the foreground, every search and bind to stderr
         self.proc = subprocess.Popen(
             ["slapd", "-f", self.conf, "-h", urls, "-d", "stats"],
@@ -237,15 +264,21 @@ class Slapd:
                              timeout=TIMEOUT)
         return out.stdout
 
-    def add_master(self, name, password_value, **attrs):
-        """A master entry as auth-master-dms-setup --ldap writes it;
-        ATTRS: LDAP attribute -> value or list of values."""
+    def add_master(self, name, password_value, complete=True, **attrs):
+        """A master entry as auth-master-dms-setup --ldap writes it, with
+        every policy attribute (the ones not in ATTRS at their "no limit"
+        value, unless not COMPLETE); ATTRS: LDAP attribute -> value or
+        list of values, None to leave it out."""
         lines = ["dn: uid=%s,%s" % (name, MASTERS_OU),
                  "objectClass: account", "objectClass: dmsMasterAccount",
                  "uid: %s" % name]
         if password_value is not None:
             lines.append("userPassword: %s" % password_value)
+        if complete:
+            attrs = dict(NO_LIMIT, **attrs)
         for attr, values in attrs.items():
+            if values is None:
+                continue
             if isinstance(values, str):
                 values = [values]
             lines += ["%s: %s" % (attr, v) for v in values]
@@ -377,6 +410,7 @@ passdb ldap {
     user = %%{ldap:uid}
     password = %%{ldap:userPassword}
   }
+  result_success = continue-ok
 }
 """ % (self.uri, ROOT_DN, ROOT_PW, PEOPLE, auth_bind)
 

@@ -247,11 +247,14 @@ def test_why_2_3_rewrites_auth_master_inc(make_dovecot):
     d = dms_server(make_dovecot, snippet=False)
     inc = os.path.join(d.tmp, "conf.d", "auth-passwdfile.inc")
     text = open(inc).read().replace(
-        "  default_fields", "  result_success = continue-ok\n  default_fields")
+        "  default_fields", "  result_success = continue-ok\n  default_fields"
+    ).replace("  mechanisms = plain login\n",
+              "  mechanisms = plain login\n  result_success = continue-ok\n")
     open(inc, "w").write(text)
     with open(os.path.join(d.tmp, "local.conf"), "w") as f:
         f.write("passdb {\n  driver = dms_master\n  args = %s\n"
                 "  master = yes\n  result_success = continue\n}\n"
+                "passdb {\n  driver = dms_master_check\n}\n"
                 "userdb {\n  driver = dms_master\n}\n" % d.store)
     assert master_passdbs(doveconf(d).stdout) == ["passwd-file",
                                                   "dms_master"]

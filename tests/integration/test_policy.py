@@ -204,8 +204,10 @@ def test_expiry_crossing(make_dovecot):
     refused(s.imap_login(TARGET + "*temp", PW), "Master account expired")
     results = [(r["result"], r["rule"]) for r in audit_records(s)
                if r["master"] == "temp"]
+    # auth, check (end of the passdbs), session (the userdb), then the
+    # refusal
     assert results == [("authenticated", "allow"), ("ok", "allow"),
-                       ("refused", "expires")], results
+                       ("ok", "allow"), ("refused", "expires")], results
     # the store says when, in UTC
     assert calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) == \
         expires
@@ -320,8 +322,9 @@ def test_read_only_pop3(server):
 
 def test_audit_records(server):
     """One auth record per attempt; an authenticated master is completed
-    by a session record (the dms_master userdb) of the same session id,
-    naming the user whose mail is opened."""
+    by a check record (the dms_master_check passdb, at the end of the
+    passdbs) and a session record (the dms_master userdb) of the same
+    session id, naming the user whose mail is opened."""
     mark = server.log_mark()
     start = time.time()
     server.imap_login(TARGET + "*scoped", PW)
@@ -333,6 +336,8 @@ def test_audit_records(server):
     want = [
         ("auth", "scoped", TARGET, None, "imap", "authenticated", "allow",
          "*@example.com", False),
+        ("check", "scoped", TARGET, TARGET, "imap", "ok", "allow",
+         "*@example.com", False),
         ("session", "scoped", TARGET, TARGET, "imap", "ok", "allow",
          "*@example.com", False),
         ("auth", "scoped", "other@example.org", None, "imap", "refused",
@@ -343,6 +348,7 @@ def test_audit_records(server):
          "unknown_master", None, False),
         ("auth", "ro", TARGET, None, "pop3", "authenticated", "allow", None,
          True),
+        ("check", "ro", TARGET, TARGET, "pop3", "ok", "allow", None, True),
         ("session", "ro", TARGET, TARGET, "pop3", "ok", "allow", None, True),
         ("auth", "admin", TARGET, None, "smtp", "refused", "services", None,
          False),
@@ -367,8 +373,10 @@ def test_audit_records(server):
                             r["time"]), r
     # the session record completes the auth record of the same session
     assert records[0]["session"] and \
-        records[0]["session"] == records[1]["session"]
-    assert records[5]["session"] == records[6]["session"]
+        records[0]["session"] == records[1]["session"] == \
+        records[2]["session"]
+    assert records[6]["session"] == records[7]["session"] == \
+        records[8]["session"]
     # the same records in Dovecot's log, with a stable prefix
     log = server.log_since(mark)
     for stage, master, target, user, service, result, rule, pattern, ro \
@@ -413,10 +421,10 @@ def test_stats_event(make_dovecot):
     s.imap_login(TARGET + "*gone", PW)
     s.imap_login(TARGET + "*admin", "wrong")
     assert s.imap_login(TARGET, "secret")[0] == "OK"
-    # three logins: an auth and a session record each
-    want = {"dms_master_logins": 8,
+    # three logins: an auth, a check and a session record each
+    want = {"dms_master_logins": 11,
             "dms_master_logins_authenticated_allow": 3,
-            "dms_master_logins_ok_allow": 3,
+            "dms_master_logins_ok_allow": 6,
             "dms_master_logins_refused_disabled": 1,
             "dms_master_logins_password_mismatch_password": 1}
     deadline = time.monotonic() + TIMEOUT
@@ -443,9 +451,9 @@ def test_blocking_workers(make_dovecot, mode):
     assert got == [("scoped", "refused", "allow"),
                    ("scoped", "refused", "services"),
                    ("ro", "authenticated", "allow"),
-                   ("ro", "ok", "allow")], got
+                   ("ro", "ok", "allow"), ("ro", "ok", "allow")], got
     deadline = time.monotonic() + TIMEOUT
-    while stats_counts(s).get("dms_master_logins") != 4:
+    while stats_counts(s).get("dms_master_logins") != 5:
         assert time.monotonic() < deadline, stats_counts(s)
         time.sleep(0.1)
 

@@ -27,6 +27,7 @@ N_PASSDB = pick("""
 passdb {{
   driver = passwd-file
   args = scheme=SHA512-CRYPT username_format=%n {tmp}/users-n
+  result_success = continue-ok
 }}
 """, """
 passdb users_n {{
@@ -34,15 +35,16 @@ passdb users_n {{
   passwd_file_path = {tmp}/users-n
   default_password_scheme = SHA512-CRYPT
   auth_username_format = %{{user | username}}
+  result_success = continue-ok
 }}
 """)
 
 
 @pytest.fixture(params=["master", "selfsplit"])
 def fallthrough(request, make_dovecot):
-    server = make_dovecot(request.param, extra="auth_debug = yes\n")
-    with open(server.conf, "a") as f:
-        f.write(N_PASSDB.format(tmp=server.tmp))
+    # before the dms_master_check passdb, which is last
+    server = make_dovecot(request.param, extra="auth_debug = yes\n" +
+                          N_PASSDB.format(tmp="@TMP@"))
     server._replace(os.path.join(server.tmp, "users-n"),
                     "user:%s\n" % doveadm_pw("secret"))
     server.start()
@@ -85,6 +87,7 @@ LDAP_PASSDB = """
 passdb {{
   driver = ldap
   args = {tmp}/dovecot-ldap.conf.ext
+  result_success = continue-ok
 }}
 """
 
@@ -106,15 +109,13 @@ def slapd():
                 ids=lambda p: "%s-auth_bind=%s" % p)
 def ldap_fallthrough(request, make_dovecot, slapd):
     mode, auth_bind = request.param
-    server = make_dovecot(mode)
+    # before the dms_master_check passdb, which is last
     if DOVECOT24:
-        conf = slapd.passdb24(auth_bind)
+        server = make_dovecot(mode, extra=slapd.passdb24(auth_bind))
     else:
+        server = make_dovecot(mode, extra=LDAP_PASSDB.format(tmp="@TMP@"))
         slapd.dovecot_conf(os.path.join(server.tmp, "dovecot-ldap.conf.ext"),
                            auth_bind)
-        conf = LDAP_PASSDB.format(tmp=server.tmp)
-    with open(server.conf, "a") as f:
-        f.write(conf)
     server.start()
     return server
 
@@ -423,21 +424,28 @@ def imap_outcome(server, user, password):
         return "NO", str(e)
 
 
-@pytest.mark.parametrize("alias", ["alias@example.com", "alias2@example.com"])
-def test_rename_outside_allow_list_refused(rename_server, alias):
+@pytest.mark.parametrize("alias,stage", [("alias@example.com", "check"),
+                                         ("alias2@example.com", "session")])
+def test_rename_outside_allow_list_refused(rename_server, alias, stage):
+    """A rename by the passdb is refused at the end of the passdbs
+    (dms_master_check, stage=check), one by a userdb in the dms_master
+    userdb (stage=session)."""
     server = rename_server
     # scoped: dms_allow=*@example.com,boss@example.org
     mark = server.log_mark()
     status, data = imap_outcome(server, alias + "*scoped", PW)
     assert status == "NO", data
     assert "Other's INBOX" not in str(data)
+    if stage == "check":
+        # a refusal the client can tell from an outage
+        assert "[AUTHORIZATIONFAILED] Master login not allowed" in str(data)
     assert server.wait_log(mark, "Master scoped refused by rule allow: "
                            "Master login not allowed for this user "
                            "(target=%s user=other@example.org" % alias)
     assert "imap(other@example.org)" not in server.log_since(mark)
-    # audited with both names, as the final outcome of the session
-    assert server.wait_log(mark, "stage=session master=scoped target=%s "
-                           "user=other@example.org" % alias)
+    # audited with both names, as the final outcome of the login
+    assert server.wait_log(mark, "stage=%s master=scoped target=%s "
+                           "user=other@example.org" % (stage, alias))
     assert "result=refused rule=allow" in server.log_since(mark)
     status, data = server.pop3_login(alias + "*scoped", PW)
     assert status == "NO", data
