@@ -47,6 +47,15 @@ def make_dovecot():
 
 
 @pytest.fixture(scope="module")
+def sink():
+    """An SMTP server that keeps what Dovecot's submission relays."""
+    from protocols import SmtpSink
+    s = SmtpSink()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
 def saslauthd():
     s = Saslauthd()
     yield s

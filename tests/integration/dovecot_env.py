@@ -4,13 +4,17 @@ namespace, so it listens on a loopback of its own."""
 
 import grp
 import imaplib
+import json
 import os
 import poplib
+import pty
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import termios
 import time
 
 DOVECOT_GID = grp.getgrnam("dovecot").gr_gid
@@ -458,6 +462,15 @@ class Dovecot:
         except FileNotFoundError:
             return ""
 
+    def audit_records(self):
+        """The JSON lines of audit_file=@AUDIT_FILE@, [] before the
+        first."""
+        try:
+            with open(self.audit) as f:
+                return [json.loads(line) for line in f]
+        except FileNotFoundError:
+            return []
+
     def log_mark(self):
         return len(self.log())
 
@@ -471,6 +484,21 @@ class Dovecot:
             if text in self.log_since(mark):
                 return True
             time.sleep(0.05)
+        return False
+
+    def wait_auth_fatal(self, login=("user@example.com*admin", "top-secret"),
+                        timeout=3 * TIMEOUT):
+        """Whether the auth process refused to start with a "Fatal:
+        passdb dms_master:" line. It starts with the first client, and
+        Dovecot starts it again at most once a throttling interval: ask
+        until the line is there (a busy machine may need more than one)."""
+        fatal = "Fatal: passdb dms_master: "
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rc, out = self.doveadm_auth_test(*login)
+            assert rc != 0, out
+            if self.wait_log(0, fatal, timeout=3):
+                return True
         return False
 
     def auth_cpu_ns(self):
@@ -541,6 +569,45 @@ class Dovecot:
                               "-x", field, user, password],
                              capture_output=True, text=True, timeout=TIMEOUT)
         return out.returncode, out.stdout + out.stderr
+
+
+def run_on_terminal(argv, env, answers=(), timeout=3 * TIMEOUT):
+    """Run ARGV on a pseudo-terminal, typing each of ANSWERS at the next
+    "Password:" prompt. Returns (exit status, everything it printed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], argv, env)
+    out, pending = b"", list(answers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if pending and out.count(b"Password:") > len(answers) - len(pending):
+            # once echo is off: turning it off with TCSAFLUSH drops what
+            # was typed before (doveadm does so after its prompt)
+            while termios.tcgetattr(fd)[3] & termios.ECHO and \
+                    time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.write(fd, pending.pop(0).encode() + b"\n")
+    # bounded: a child still waiting for input is killed
+    for _ in range(50):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
 
 class Saslauthd:

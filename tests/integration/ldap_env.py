@@ -284,6 +284,16 @@ class Slapd:
             lines += ["%s: %s" % (attr, v) for v in values]
         self.add("\n".join(lines) + "\n")
 
+    def add_policy_masters(self, hashed):
+        """admin (no limit), scoped (*@example.com), ro (read-only), off
+        (disabled) and old (expired), with the password HASHED."""
+        self.add_master("admin", hashed)
+        self.add_master("scoped", hashed, dmsAllow="*@example.com")
+        self.add_master("ro", hashed, dmsReadOnly="TRUE")
+        self.add_master("off", hashed, dmsDisabled="TRUE")
+        self.add_master("old", hashed, dmsExpires="20200101000000Z")
+        self.hashed = hashed
+
     def master_conf(self, directory, **settings):
         """The module's (and setup's) LDAP settings file in DIRECTORY,
         with the reader's password file; SETTINGS add or replace keys.

@@ -8,7 +8,24 @@ import socket
 import socketserver
 import threading
 
-from dovecot_env import TIMEOUT
+from dovecot_env import TIMEOUT, pick
+
+
+def services_conf(submission_port, relay_port, sieve_port=None):
+    """Dovecot's submission service (relaying to RELAY_PORT, a SmtpSink's)
+    and, with SIEVE_PORT, Pigeonhole's managesieve, beside imap and pop3,
+    on loopback: settings for the Dovecot under test."""
+    listen = pick("address", "listen")
+    text = "protocols = imap pop3 submission%s\n" % (
+        " sieve" if sieve_port else "")
+    listeners = [("submission-login", "submission", submission_port)]
+    if sieve_port:
+        listeners.append(("managesieve-login", "sieve", sieve_port))
+    for service, name, port in listeners:
+        text += ("service %s {\n  inet_listener %s {\n    %s = 127.0.0.1\n"
+                 "    port = %d\n  }\n}\n" % (service, name, listen, port))
+    return text + ("submission_relay_host = 127.0.0.1\n"
+                   "submission_relay_port = %d\n" % relay_port)
 
 
 class ManageSieve:

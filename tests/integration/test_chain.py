@@ -22,18 +22,17 @@ items 5, 6 and 7), against a real Dovecot, both ways of use.
    error (README)."""
 
 import imaplib
-import json
 import os
 import poplib
 import smtplib
 
 import pytest
 
-from dovecot_env import (DOVECOT24, USERS_CONF, USERDB_TAIL, Dovecot,
-                         doveadm_pw, pick)
-from protocols import SmtpSink
+from dovecot_env import USERS_CONF, USERDB_TAIL, Dovecot, doveadm_pw, pick
+from protocols import services_conf
 from test_logins import TARGET
 from test_policy import PW, store_text
+from test_security_review import RENAME_USERDB
 
 ALIAS = "alias@example.com"          # the passdb renames it
 ALIAS2 = "alias2@example.com"        # only a userdb renames it
@@ -46,56 +45,11 @@ MASTERS = {
 SUBMISSION_PORT = 587
 NOT_ALLOWED = "Master login not allowed for this user"
 
-# a userdb after the users' one that renames alias2 only
-RENAME_USERDB = pick("""
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {tmp}/users-rename
-  result_success = continue-ok
-}}
-""", """
-userdb rename {{
-  driver = passwd-file
-  passwd_file_path = {tmp}/users-rename
-  auth_username_format = %{{user}}
-  result_success = continue-ok
-}}
-""")
-
-SUBMISSION_CONF = pick("""
-protocols = imap pop3 submission
-service submission-login {{
-  inet_listener submission {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-}}
-submission_relay_host = 127.0.0.1
-submission_relay_port = {relay}
-""", """
-protocols = imap pop3 submission
-service submission-login {{
-  inet_listener submission {{
-    listen = 127.0.0.1
-    port = {port}
-  }}
-}}
-submission_relay_host = 127.0.0.1
-submission_relay_port = {relay}
-""")
-
-
-@pytest.fixture(scope="module")
-def sink():
-    s = SmtpSink()
-    yield s
-    s.close()
-
-
 @pytest.fixture(scope="module", params=["master", "selfsplit"])
 def server(request, sink):
+    # a userdb after the users' one that renames alias2 only
     extra = (RENAME_USERDB.format(tmp="@TMP@") +
-             SUBMISSION_CONF.format(port=SUBMISSION_PORT, relay=sink.port))
+             services_conf(SUBMISSION_PORT, sink.port))
     s = Dovecot(request.param, args="audit_file=@AUDIT_FILE@", extra=extra)
     try:
         s.write_store(store_text(MASTERS, doveadm_pw(PW)))
@@ -112,13 +66,8 @@ def server(request, sink):
         s.cleanup()
 
 
-def audit(server):
-    with open(server.audit) as f:
-        return [json.loads(line) for line in f]
-
-
 def check_records(server, master, target):
-    return [r for r in audit(server) if r["stage"] == "check" and
+    return [r for r in server.audit_records() if r["stage"] == "check" and
             r["master"] == master and r["target"] == target]
 
 
@@ -331,10 +280,7 @@ def test_chain_that_could_skip_the_checks_refused(make_dovecot, mode, name,
                                                   kwargs, expected):
     d = make_dovecot(mode, imap_port=11143, pop3_port=11110, **kwargs)
     d.start()
-    fatal = "Fatal: passdb dms_master: "
-    rc, out = d.doveadm_auth_test(TARGET + "*admin", PW)
-    assert rc != 0, out
-    assert d.wait_log(0, fatal), d.log()
+    assert d.wait_auth_fatal(), d.log()
     assert expected in d.log(), d.log()
 
 
@@ -358,10 +304,9 @@ passdb dms_master {{
 """)
     d = make_dovecot("master", auth=auth, imap_port=11143, pop3_port=11110)
     d.start()
-    rc, out = d.doveadm_auth_test(TARGET + "*admin", PW)
-    assert rc != 0, out
-    assert d.wait_log(0, "the dms_master passdb has result_success = "
-                      "continue-ok"), d.log()
+    assert d.wait_auth_fatal(), d.log()
+    assert "the dms_master passdb has result_success = continue-ok" in \
+        d.log(), d.log()
 
 
 @pytest.mark.parametrize("mode", ["master", "selfsplit"])

@@ -18,19 +18,15 @@ covered:
 
 import glob
 import os
-import pty
 import re
-import select
 import shutil
-import signal
 import subprocess
 import tempfile
-import termios
 import time
 
 import pytest
 
-from dovecot_env import TIMEOUT, TOP, Dovecot, doveadm_pw
+from dovecot_env import TIMEOUT, TOP, Dovecot, run_on_terminal
 
 SETUP = os.environ.get("DMS_SETUP") or os.path.join(TOP, "src", "setup")
 
@@ -310,40 +306,7 @@ def verbatim(cmd, etc, answers=(), env=None, cwd=None):
     argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
             'mount --bind "$1" /etc/dovecot && cd "$2" && exec sh -c "$3"',
             "sh", etc_dir, cwd or "/", cmd]
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvpe(argv[0], argv, environ)
-    out, pending = b"", list(answers)
-    deadline = time.monotonic() + 3 * TIMEOUT
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if not r:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-        if pending and out.count(b"assword:") > len(answers) - len(pending):
-            # answer once the program has turned echo off: turning it off
-            # with TCSAFLUSH drops what was typed before (doveadm does so
-            # after its prompt)
-            while termios.tcgetattr(fd)[3] & termios.ECHO and \
-                    time.monotonic() < deadline:
-                time.sleep(0.01)
-            os.write(fd, pending.pop(0).encode() + b"\n")
-    for _ in range(50):
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+    return run_on_terminal(argv, environ, answers)
 
 
 def verify(hashed, password):

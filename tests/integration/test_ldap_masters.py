@@ -6,7 +6,6 @@ revocation across two Dovecots sharing one slapd within the cache's
 bound, slapd stopped during a login load, a slapd that answers nothing,
 StartTLS and ldaps://."""
 
-import json
 import os
 import re
 import shutil
@@ -42,11 +41,7 @@ def slapd():
     from ldap_env import Slapd
     s = Slapd()
     hashed = doveadm_pw(PW)
-    s.add_master("admin", hashed)
-    s.add_master("scoped", hashed, dmsAllow="*@example.com")
-    s.add_master("ro", hashed, dmsReadOnly="TRUE")
-    s.add_master("off", hashed, dmsDisabled="TRUE")
-    s.add_master("old", hashed, dmsExpires="20200101000000Z")
+    s.add_policy_masters(hashed)
     s.add_master("smtponly", hashed, dmsServices="smtp")
     s.add_master("md5", doveadm_pw(PW, "MD5-CRYPT"))
     s.add_master("yescrypt", "{CRYPT}" + yescrypt(PW))
@@ -86,11 +81,6 @@ def server(request, make_dovecot, slapd):
     return ldap_dovecot(make_dovecot, slapd, request.param)
 
 
-def audit(d):
-    with open(d.audit) as f:
-        return [json.loads(line) for line in f]
-
-
 # -- every outcome -----------------------------------------------------------
 
 def test_master_from_ldap_imap_and_pop3(server):
@@ -98,7 +88,7 @@ def test_master_from_ldap_imap_and_pop3(server):
     assert status == "OK", subjects
     assert subjects == ["Subject: Hello from the INBOX"]
     assert server.pop3_login(TARGET + "*admin", PW) == ("OK", 1)
-    records = [r for r in audit(server) if r["master"] == "admin"]
+    records = [r for r in server.audit_records() if r["master"] == "admin"]
     # the passdb (in an auth-worker) and the userdb's session check
     assert {(r["stage"], r["result"]) for r in records} >= {
         ("auth", "authenticated"), ("session", "ok")}, records
@@ -109,7 +99,7 @@ def test_wrong_password_and_unknown_master(server):
     assert_auth_failure(server.imap_login(TARGET + "*nobody", PW))
     status, text = server.pop3_login(TARGET + "*nobody", PW)
     assert status == "NO" and "Temporary" not in text, text
-    results = {(r["master"], r["result"]) for r in audit(server)}
+    results = {(r["master"], r["result"]) for r in server.audit_records()}
     assert ("admin", "password_mismatch") in results
     assert ("nobody", "unknown_master") in results
 
@@ -126,7 +116,7 @@ def test_policy_from_the_directory(server):
     for name in ("off", "old", "smtponly"):
         status, text = server.imap_login(TARGET + "*" + name, PW)
         assert status == "NO" and "AUTHORIZATIONFAILED" in text, (name, text)
-    rules = {r["master"]: r.get("rule") for r in audit(server)
+    rules = {r["master"]: r.get("rule") for r in server.audit_records()
              if r["result"] == "refused"}
     assert rules["off"] == "disabled"
     assert rules["old"] == "expires"
@@ -157,7 +147,7 @@ def test_read_only_master_from_ldap(server):
         assert typ == "OK", data
     finally:
         imap.logout()
-    records = [r for r in audit(server) if r["master"] == "ro"]
+    records = [r for r in server.audit_records() if r["master"] == "ro"]
     assert any(r.get("read_only") for r in records), records
 
 
@@ -513,12 +503,7 @@ def test_ldap_masters_for_ldap_targets(make_dovecot, ldap_users):
 def auth_fatal(d, text):
     """The auth process refuses to start, with one Fatal line."""
     d.start()
-    try:
-        result = d.imap_login(TARGET + "*admin", PW)
-        assert result[0] == "NO", result
-    except Exception:
-        pass
-    assert d.wait_log(0, "Fatal: passdb dms_master: "), d.log()
+    assert d.wait_auth_fatal(login=(TARGET + "*admin", PW)), d.log()
     assert text in d.log(), d.log()
 
 

@@ -29,21 +29,11 @@ import pytest
 from dovecot_env import TIMEOUT, TOP, doveadm_pw
 from ldap_env import MASTERS_OU, READER_DN, ROOT_DN, ROOT_PW
 from test_ldap_masters import (SETUP, assert_tempfail, dn, ldap_dovecot)
-from test_logins import TARGET, assert_auth_failure
+from test_logins import TARGET
 from test_policy import PW
 
 NOBODY = 65534
 OTHER = "other@example.org"
-
-
-def policy_masters(s):
-    hashed = doveadm_pw(PW)
-    s.add_master("admin", hashed)
-    s.add_master("scoped", hashed, dmsAllow="*@example.com")
-    s.add_master("ro", hashed, dmsReadOnly="TRUE")
-    s.add_master("off", hashed, dmsDisabled="TRUE")
-    s.add_master("old", hashed, dmsExpires="20200101000000Z")
-    s.hashed = hashed
 
 
 def doc_acl():
@@ -79,7 +69,7 @@ access to dn.subtree="%s" attrs=entry,objectClass,uid,userPassword
 def slapd_with(access):
     from ldap_env import Slapd
     s = Slapd(access=access)
-    policy_masters(s)
+    s.add_policy_masters(doveadm_pw(PW))
     return s
 
 
@@ -237,11 +227,7 @@ def rogue():
 
 def auth_fatal(d, text):
     d.start()
-    try:
-        d.imap_login(TARGET + "*evil", PW)
-    except Exception:
-        pass
-    assert d.wait_log(0, "Fatal: passdb dms_master: "), d.log()
+    assert d.wait_auth_fatal(login=(TARGET + "*evil", PW)), d.log()
     assert text in d.log(), d.log()
 
 
@@ -333,7 +319,7 @@ def test_ldapi_socket_directory(make_dovecot, owner, trusted):
     from ldap_env import Slapd
     s = Slapd()
     try:
-        policy_masters(s)
+        s.add_policy_masters(doveadm_pw(PW))
         sockdir = os.path.join(s.tmp, "run")
         os.mkdir(sockdir, 0o755)
         sock = os.path.join(sockdir, "ldapi")

@@ -6,7 +6,6 @@ the shipped conf.d/dms-master-stats.conf.ext."""
 
 import calendar
 import imaplib
-import json
 import os
 import poplib
 import re
@@ -80,14 +79,6 @@ def server(request):
         yield s
     finally:
         s.cleanup()
-
-
-def audit_records(server):
-    try:
-        with open(server.audit) as f:
-            return [json.loads(line) for line in f]
-    except FileNotFoundError:
-        return []
 
 
 def login_imap(server, user, password=PW):
@@ -202,7 +193,7 @@ def test_expiry_crossing(make_dovecot):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     refused(s.imap_login(TARGET + "*temp", PW), "Master account expired")
-    results = [(r["result"], r["rule"]) for r in audit_records(s)
+    results = [(r["result"], r["rule"]) for r in s.audit_records()
                if r["master"] == "temp"]
     # auth, check (end of the passdbs), session (the userdb), then the
     # refusal
@@ -354,13 +345,13 @@ def test_audit_records(server):
          False),
     ]
     deadline = time.monotonic() + TIMEOUT
-    while len([r for r in audit_records(server)
+    while len([r for r in server.audit_records()
                if r["time"] >= time.strftime("%Y-%m-%dT%H:%M:%S",
                                              time.gmtime(int(start)))]) \
             < len(want):
-        assert time.monotonic() < deadline, audit_records(server)
+        assert time.monotonic() < deadline, server.audit_records()
         time.sleep(0.05)
-    records = audit_records(server)[-len(want):]
+    records = server.audit_records()[-len(want):]
     got = [(r["stage"], r["master"], r["target"], r["user"], r["service"],
             r["result"], r["rule"], r["pattern"], r["read_only"])
            for r in records]
@@ -393,9 +384,9 @@ def test_audit_records(server):
             line += " pattern=" + pattern
         assert line in log, (line, log)
     # ordinary logins are no master logins: no audit record
-    n = len(audit_records(server))
+    n = len(server.audit_records())
     assert server.imap_login(TARGET, "secret")[0] == "OK"
-    assert len(audit_records(server)) == n
+    assert len(server.audit_records()) == n
 
 
 def stats_counts(server):
@@ -447,7 +438,7 @@ def test_blocking_workers(make_dovecot, mode):
     refused(s.pop3_login(TARGET + "*scoped", PW), NOT_ALLOWED_SERVICE)
     assert_select_read_only(s, TARGET + "*ro")
     assert s.wait_log(0, "auth-worker")
-    got = [(r["master"], r["result"], r["rule"]) for r in audit_records(s)]
+    got = [(r["master"], r["result"], r["rule"]) for r in s.audit_records()]
     assert got == [("scoped", "refused", "allow"),
                    ("scoped", "refused", "services"),
                    ("ro", "authenticated", "allow"),
@@ -500,7 +491,7 @@ def test_cram_md5_credentials(make_dovecot):
     for master in ("cram", "narrow"):
         status, text = s.imap_cram_md5(TARGET + "*" + master, PW)
         assert status == "NO" and "Master" not in text, text
-    got = [(r["master"], r["result"], r["rule"]) for r in audit_records(s)]
+    got = [(r["master"], r["result"], r["rule"]) for r in s.audit_records()]
     # a refusal before Dovecot checked the password does not read as a
     # refusal of a right password
     assert got == [("cram", "credentials", "allow"),

@@ -8,7 +8,6 @@ policy (auth and check records) before it proxies. Two real Dovecots in
 one private network, both ways of use on the proxy."""
 
 import imaplib
-import json
 import os
 
 import pytest
@@ -29,11 +28,6 @@ PROXY_FIELDS = pick("proxy=y host=127.0.0.1 port=%d master=%%{master_user} "
                     "pass=%%w", "proxy=y host=127.0.0.1 port=%d "
                     "master=%%{master_user} pass=%%{password}") \
     % BACKEND_PORTS[0]
-
-
-def audit(server):
-    with open(server.audit) as f:
-        return [json.loads(line) for line in f]
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +95,12 @@ def test_records_on_both(proxy, backend):
     """The proxy writes auth and check records, the back-end the session
     record too, joined by the proxy's session id."""
     assert proxy.imap_login(TARGET + "*admin", PW)[0] == "OK"
-    front = [r for r in audit(proxy) if r["master"] == "admin"][-2:]
+    front = [r for r in proxy.audit_records() if r["master"] == "admin"][-2:]
     assert [r["stage"] for r in front] == ["auth", "check"], front
-    assert not any(r["stage"] == "session" for r in audit(proxy))
+    assert not any(r["stage"] == "session" for r in proxy.audit_records())
     assert backend.wait_log(0, "stage=session master=admin target=%s"
                             % TARGET)
-    back = [r for r in audit(backend) if r["master"] == "admin"]
+    back = [r for r in backend.audit_records() if r["master"] == "admin"]
     assert [r["stage"] for r in back[-3:]] == ["auth", "check", "session"]
     # the back-end sees the client's address through the trusted proxy
     assert back[-1]["remote_ip"] == "127.0.0.1"

@@ -15,14 +15,13 @@ not read-only succeed, so the refusals cannot come from a broken set-up.
 Both ways of use, Dovecot 2.3 and 2.4."""
 
 import imaplib
-import json
 import os
 import smtplib
 
 import pytest
 
 from dovecot_env import DOVECOT24, Dovecot, doveadm_pw, pick
-from protocols import ManageSieve, SmtpSink
+from protocols import ManageSieve, services_conf
 from test_logins import TARGET
 from test_policy import PW, policy_extra, store_text
 
@@ -34,71 +33,39 @@ MASTERS = {
 }
 REDIRECT = 'require "copy";\r\nredirect :copy "someone@outside.example";\r\n'
 
-# managesieve and submission beside imap and pop3; Sieve scripts in the
-# user's home; submission relays to the test's SMTP sink; URLAUTH on (it
-# needs a mailbox attribute dict)
-SERVICES_CONF = pick("""
-protocols = imap pop3 sieve submission
-service managesieve-login {{
-  inet_listener sieve {{
-    address = 127.0.0.1
-    port = {sieve}
-  }}
-}}
-service submission-login {{
-  inet_listener submission {{
-    address = 127.0.0.1
-    port = {submission}
-  }}
-}}
-submission_relay_host = 127.0.0.1
-submission_relay_port = {relay}
+# Sieve scripts in the user's home; URLAUTH on (it needs a mailbox
+# attribute dict)
+SIEVE_URLAUTH = pick("""
 imap_urlauth_host = mail.example.com
 mail_attribute_dict = file:%h/dovecot-attributes
-plugin {{
+plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
-}}
+}
 """, """
-protocols = imap pop3 sieve submission
-service managesieve-login {{
-  inet_listener sieve {{
-    listen = 127.0.0.1
-    port = {sieve}
-  }}
-}}
-service submission-login {{
-  inet_listener submission {{
-    listen = 127.0.0.1
-    port = {submission}
-  }}
-}}
-submission_relay_host = 127.0.0.1
-submission_relay_port = {relay}
 imap_urlauth_host = mail.example.com
-mail_attribute {{
-  dict file {{
-    path = %{{home}}/dovecot-attributes
-  }}
-}}
-sieve_script personal {{
+mail_attribute {
+  dict file {
+    path = %{home}/dovecot-attributes
+  }
+}
+sieve_script personal {
   driver = file
   path = ~/sieve
   active_path = ~/.dovecot.sieve
-}}
+}
 """)
 
 
-@pytest.fixture(scope="module")
-def sink():
-    s = SmtpSink()
-    yield s
-    s.close()
+def services_extra(sink, offset=0):
+    """managesieve and submission (relaying to the test's SMTP sink)
+    beside imap and pop3, Sieve and URLAUTH."""
+    return (services_conf(SUBMISSION_PORT + offset, sink.port,
+                          SIEVE_PORT + offset) + SIEVE_URLAUTH)
 
 
 @pytest.fixture(scope="module", params=["master", "selfsplit"])
 def server(request, sink):
-    extra = policy_extra() + SERVICES_CONF.format(
-        sieve=SIEVE_PORT, submission=SUBMISSION_PORT, relay=sink.port)
+    extra = policy_extra() + services_extra(sink)
     s = Dovecot(request.param, args="audit_file=@AUDIT_FILE@", extra=extra)
     try:
         s.write_store(store_text(MASTERS, doveadm_pw(PW)))
@@ -113,11 +80,6 @@ def home(server):
     return os.path.join(server.tmp, "mail", domain, local)
 
 
-def audit_records(server):
-    with open(server.audit) as f:
-        return [json.loads(line) for line in f]
-
-
 def assert_refused_read_only(server, mark, service):
     assert server.wait_log(mark, "Master ro refused by rule read_only: "
                            "Read-only master: not allowed for this service "
@@ -125,7 +87,7 @@ def assert_refused_read_only(server, mark, service):
         server.log_since(mark)
     assert any(r["master"] == "ro" and r["rule"] == "read_only" and
                r["result"] == "refused" and r["service"] == service
-               for r in audit_records(server))
+               for r in server.audit_records())
 
 
 # -- ManageSieve ------------------------------------------------------------
@@ -301,9 +263,7 @@ RO_USER = "rouser@example.com"
 
 
 def test_read_only_plugin_refuses_attribute_changes(make_dovecot, sink):
-    extra = (policy_extra() + SERVICES_CONF.format(
-        sieve=SIEVE_PORT + 1, submission=SUBMISSION_PORT + 1,
-        relay=sink.port) + "imap_metadata = yes\n")
+    extra = policy_extra() + services_extra(sink, 1) + "imap_metadata = yes\n"
     d = make_dovecot("master", extra=extra, imap_port=11143,
                      pop3_port=11110)
     with open(os.path.join(d.tmp, "users"), "a") as f:

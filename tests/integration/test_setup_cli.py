@@ -2,10 +2,8 @@
 error path, hashing checked by Dovecot, locking, crash safety, prompts."""
 
 import os
-import pty
 import random
 import re
-import select
 import signal
 import subprocess
 import tempfile
@@ -13,7 +11,7 @@ import time
 
 import pytest
 
-from dovecot_env import TIMEOUT
+from dovecot_env import TIMEOUT, run_on_terminal
 from test_logins import TARGET, assert_auth_failure
 
 TOP = os.environ.get("DMS_TOP", ".")
@@ -207,38 +205,7 @@ def test_password_stdin(files):
 def _pty_run(env, args, answers):
     """Run setup on a pseudo-terminal, answering its prompts in turn.
     Returns (exit status, everything it printed)."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(SETUP, [SETUP, *args], env)
-    out = b""
-    deadline = time.monotonic() + TIMEOUT
-    pending = list(answers)
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            # one answer per prompt, once the prompt is shown (setup turns
-            # echo off, flushing typeahead, before it shows a prompt)
-            answered = len(answers) - len(pending)
-            if pending and out.count(b"Password:") > answered:
-                os.write(fd, pending.pop(0).encode() + b"\n")
-    # bounded: a child still waiting for input is killed
-    for _ in range(50):
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+    return run_on_terminal([SETUP, *args], env, answers, timeout=TIMEOUT)
 
 
 def test_prompt_twice_without_echo(files):
