@@ -173,6 +173,22 @@ def test_userdb_rename_still_refused(server):
     assert "imap(%s)" % RENAMED not in server.log_since(mark)
 
 
+# -- ordinary logins pass the check passdb unchanged -------------------------
+
+def test_ordinary_logins_pass_the_check(server):
+    """verify_plain: the users' passdb decides; lookup_credentials
+    (CRAM-MD5, a {PLAIN} password): the check hands Dovecot the users'
+    passdb's credentials (continue-ok, then an empty answer)."""
+    with open(os.path.join(server.tmp, "users"), "a") as f:
+        f.write("cram@example.com:{PLAIN}cram-secret::::::\n")
+    assert server.imap_login(TARGET, "secret")[0] == "OK"
+    status, _ = server.imap_login(TARGET, "wrong")
+    assert status == "NO"
+    assert server.imap_cram_md5("cram@example.com", "cram-secret")[0] == "OK"
+    assert server.imap_cram_md5("cram@example.com", "wrong")[0] == "NO"
+    assert server.imap_cram_md5("nobody@example.com", "x")[0] == "NO"
+
+
 # -- 6: start-up refuses chains that skip or override the checks ------------
 
 def users_conf(passdb_rules="", userdb_rules=""):
