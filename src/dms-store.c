@@ -718,10 +718,20 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 	return 1;
 }
 
+/* Rounds of cost measures: each distinct cost is measured once a round,
+   the rounds one after the other, and the lowest of its measures kept.
+   The first run also pays for cold caches, and a busy machine only ever
+   makes a run slower; measuring the costs in turn, rather than each three
+   times in a row, keeps a burst of load (a sibling hyperthread busy) from
+   landing on one cost only: that made a SHA512-CRYPT master look half as
+   costly as a SHA256-CRYPT one and padded it to twice an unknown name's
+   cost. */
+#define DMS_STORE_COST_ROUNDS 3
+
 const char *dms_store_dummy_hash(struct dms_store *store)
 {
 	struct dms_store_data *data = store->data;
-	unsigned long long cost, cost2;
+	unsigned long long cost;
 	char dummy[DMS_PASSWORD_HASH_MAX];
 
 	if (data == NULL)
@@ -729,6 +739,7 @@ const char *dms_store_dummy_hash(struct dms_store *store)
 	if (data->dummy_done)
 		return data->dummy[0] == '\0' ? NULL : data->dummy;
 	data->dummy_done = true;
+	/* the distinct costs, each with a dummy of its own */
 	for (size_t i = 0; i < data->count; i++) {
 		enum dms_scheme scheme;
 		const char *hash, *error;
@@ -750,26 +761,30 @@ const char *dms_store_dummy_hash(struct dms_store *store)
 			continue;
 		if (data->n_costs == DMS_STORE_DUMMY_COSTS_MAX)
 			break;
-		/* the lowest of three: the first run also pays for cold
-		   caches, and a busy machine only ever makes a run slower
-		   (a slow measure of a cheap scheme would pad it too little) */
 		if (dms_password_dummy_from(hash, dummy, sizeof(dummy),
 					    &cost) < 0)
 			continue;
-		for (unsigned int k = 0; k < 2; k++) {
-			if (dms_password_dummy_from(hash, dummy, sizeof(dummy),
-						    &cost2) == 0 &&
-			    cost2 < cost)
-				cost = cost2;
-		}
 		data->costs[data->n_costs].prefix = hash;
 		data->costs[data->n_costs].prefix_len = prefix_len;
 		data->costs[data->n_costs].nsec = cost;
 		memcpy(data->costs[data->n_costs++].dummy, dummy,
 		       sizeof(dummy));
-		if (cost >= data->max_cost) {
-			data->max_cost = cost;
-			memcpy(data->dummy, dummy, sizeof(dummy));
+	}
+	for (unsigned int round = 1; round < DMS_STORE_COST_ROUNDS; round++) {
+		for (unsigned int j = 0; j < data->n_costs; j++) {
+			struct dms_store_cost *c = &data->costs[j];
+
+			if (dms_password_dummy_from(c->dummy, dummy,
+						    sizeof(dummy), &cost) == 0 &&
+			    cost < c->nsec)
+				c->nsec = cost;
+		}
+	}
+	for (unsigned int j = 0; j < data->n_costs; j++) {
+		if (data->costs[j].nsec >= data->max_cost) {
+			data->max_cost = data->costs[j].nsec;
+			memcpy(data->dummy, data->costs[j].dummy,
+			       sizeof(data->dummy));
 		}
 	}
 	return data->dummy[0] == '\0' ? NULL : data->dummy;

@@ -361,12 +361,16 @@ def dms_ldap_server(make_dovecot, slapd):
         os.chmod(os.path.join(d.tmp, "dovecot-ldap.conf.ext"), 0o600)
     apply_snippet(d, confd)
     if DOVECOT24:
-        # the snippet says to: DMS's LDAP mode names its userdb "ldap"
+        # the snippet says to: DMS's LDAP mode names its passdb and
+        # userdb "ldap"
         local = os.path.join(d.tmp, "local.conf")
         text = open(local).read()
-        assert "userdb userdb-default {" in text
+        for kind in ("passdb", "userdb"):
+            old = "%s %s-default {" % (kind, kind)
+            assert old in text
+            text = text.replace(old, "%s ldap {" % kind)
         with open(local, "w") as f:
-            f.write(text.replace("userdb userdb-default {", "userdb ldap {"))
+            f.write(text)
     return d
 
 
