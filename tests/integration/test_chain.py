@@ -57,6 +57,8 @@ def server(request, sink):
             f.write("%s:%s::::::user=%s\n" % (ALIAS, doveadm_pw("a-pw"),
                                               RENAMED))
             f.write("%s:%s::::::\n" % (ALIAS2, doveadm_pw("a-pw")))
+            # for CRAM-MD5 (test_ordinary_logins_pass_the_check)
+            f.write("cram@example.com:{PLAIN}cram-secret::::::\n")
         s._replace(os.path.join(s.tmp, "users-rename"),
                    "%s:::::::userdb_user=%s\n" % (ALIAS2, RENAMED))
         s.deliver(RENAMED, "Other's INBOX")
@@ -179,8 +181,6 @@ def test_ordinary_logins_pass_the_check(server):
     """verify_plain: the users' passdb decides; lookup_credentials
     (CRAM-MD5, a {PLAIN} password): the check hands Dovecot the users'
     passdb's credentials (continue-ok, then an empty answer)."""
-    with open(os.path.join(server.tmp, "users"), "a") as f:
-        f.write("cram@example.com:{PLAIN}cram-secret::::::\n")
     assert server.imap_login(TARGET, "secret")[0] == "OK"
     status, _ = server.imap_login(TARGET, "wrong")
     assert status == "NO"
