@@ -51,7 +51,7 @@ in_root dpkg-query -W -f '${Status}\n' dovecot-imapd 2>/dev/null |
 	grep -q "ok installed" || fail "Recommends did not bring dovecot-imapd"
 # README.Debian's line for the servers, verbatim (apt-get asks nothing of
 # a root that says yes, as an administrator would)
-servers=$(readme_block "   over IMAP or POP3, so install at least one of them, e.g." |
+servers=$(readme_block "over IMAP or POP3, so install at least one of them, e.g." |
 	grep '^apt-get install ')
 [ "$servers" = "apt-get install dovecot-imapd dovecot-pop3d" ] ||
 	fail "README.Debian's servers line: $servers"
