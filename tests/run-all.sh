@@ -24,7 +24,7 @@ phase() {
 	chain=$1 name=$2
 	shift 2
 	start=$(date +%s)
-	echo "== $name" >>"$work/$chain.log"
+	echo "=== phase: $name" >>"$work/$chain.log"
 	echo "[$chain] $name: started"
 	if "$@" >>"$work/$chain.log" 2>&1; then rc=0; else rc=$?; fi
 	secs=$(($(date +%s) - start))
@@ -119,11 +119,18 @@ echo
 echo "######## wall time"
 cat "$work/times"
 echo "total: $(($(date +%s) - all_start)) s"
-# the test runners' summary lines, 2.3's last
-for chain in roots host; do
-	[ -f "$work/$chain.log" ] &&
-		grep -E "^(=+ )?[0-9]+ (passed|failed)" "$work/$chain.log" | tail -n 1
-done
+# the integration suites' summary lines, 2.3's last
+summary() {
+	[ -f "$work/$1.log" ] || return 0
+	awk -v h="=== phase: $2" '
+		index($0, h) == 1 { inside = 1; next }
+		/^=== phase: / { inside = 0 }
+		inside && /^(=+ )?[0-9]+ (passed|failed)/ { line = $0 }
+		END { if (line != "") print line }
+	' "$work/$1.log"
+}
+summary roots "Dovecot 2.4: build"
+summary host "Dovecot 2.3: integration tests"
 if [ "$status" != 0 ]; then
 	echo "FAILED"
 	exit 1
