@@ -599,7 +599,10 @@ dms_master_passdb_problem(const struct auth *auth,
 			return "the dms_master_check passdb is not the last";
 		if (passdb == ours)
 			continue;
-		if (passdb->result_success != AUTH_DB_RULE_CONTINUE_OK &&
+		/* a deny passdb never succeeds: a user it finds is refused
+		   whatever its rules say */
+		if (!passdb->set->deny &&
+		    passdb->result_success != AUTH_DB_RULE_CONTINUE_OK &&
 		    passdb->result_success != AUTH_DB_RULE_CONTINUE_FAIL &&
 		    passdb->result_success != AUTH_DB_RULE_RETURN_FAIL) {
 			return t_strdup_printf("passdb %s has result_success "

@@ -325,6 +325,38 @@ passdb dms_master {{
         d.log(), d.log()
 
 
+DENY_PASSDB = pick("""
+passdb {
+  driver = passwd-file
+  args = @TMP@/denied
+  deny = yes
+}
+""", """
+passdb denied {
+  driver = passwd-file
+  passwd_file_path = @TMP@/denied
+  deny = yes
+}
+""")
+
+
+@pytest.mark.parametrize("mode", ["master", "selfsplit"])
+def test_deny_passdb_in_the_chain(make_dovecot, mode):
+    """A deny passdb keeps its default result_success (it never
+    succeeds): the chain starts, and a denied user is refused, as itself
+    and as a master's target."""
+    d = make_dovecot(mode, extra=DENY_PASSDB, imap_port=11143,
+                     pop3_port=11110)
+    d.write_users({TARGET: "secret", "denied@example.com": "d-secret"})
+    d._replace(os.path.join(d.tmp, "denied"), "denied@example.com\n")
+    d.start()
+    assert d.imap_login(TARGET, "secret")[0] == "OK"
+    assert d.imap_login(TARGET + "*admin", PW)[0] == "OK"
+    assert d.imap_login("denied@example.com", "d-secret")[0] == "NO"
+    assert d.imap_login("denied@example.com*admin", PW)[0] == "NO"
+    assert "Fatal" not in d.log()
+
+
 @pytest.mark.parametrize("mode", ["master", "selfsplit"])
 def test_good_chain_control(make_dovecot, mode):
     """The control: the harness's own chain starts and logs in."""
