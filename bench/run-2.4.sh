@@ -13,9 +13,12 @@ sh "$top/tests/dovecot24/in-root.sh" sh -c '
 	sh /build/tests/dovecot24/build-inner.sh
 	cd /build
 	DMS_TOP=/build python3 bench/bench.py "$@"
+	DMS_TOP=/build python3 bench/sessions.py "$@"
 ' sh "$@"
 case " $* " in
 *" --smoke "*) ;;
 *) cp "$root/build/docs/benchmarks-2.4.md" "$top/docs/benchmarks-2.4.md"
-   echo "copied to docs/benchmarks-2.4.md" ;;
+   cp "$root/build/docs/benchmarks-sessions-2.4.md" \
+	"$top/docs/benchmarks-sessions-2.4.md"
+   echo "copied to docs/benchmarks-2.4.md, docs/benchmarks-sessions-2.4.md" ;;
 esac

@@ -12,6 +12,8 @@ sh "$top/scripts/deps.sh"
 sh "$top/scripts/build.sh"
 make -s -C "$top" bench/dms-bench
 sh "$top/scripts/in-namespace.sh" /usr/bin/python3 "$top/bench/bench.py" "$@"
+# the session record's cost (docs/benchmarks-sessions-2.3.md)
+sh "$top/scripts/in-namespace.sh" /usr/bin/python3 "$top/bench/sessions.py" "$@"
 case " $* " in
 *" --smoke "*) exit 0 ;;
 esac

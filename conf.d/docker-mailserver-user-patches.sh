@@ -39,6 +39,30 @@ passdb {
 userdb {
   driver = dms_master
 }
+# The session record of master sessions (src/mail-dms-session.c): the
+# dms_master userdb loads the dms_session mail plugin into every master
+# session (never into the users' own), and the plugin reports what the
+# session reads and changes to this service, which writes the records and
+# ends sessions whose master is deleted, disabled, expires or no longer
+# allowed (checked every 2 s), or kicked ("setup dovecot-master kick").
+# A master session that cannot be recorded is refused, so this block is
+# required. Records go to Dovecot's log; to write them to a JSON-lines
+# file instead (the dms_master passdb's audit_file, say), name it after
+# the executable:
+#   executable = dms-session /var/log/mail/dms-master-audit.json
+service dms-session {
+  executable = dms-session
+  # one process, which knows every master session
+  process_limit = 1
+  unix_listener dms-session {
+    # the mail processes of master sessions, whichever mail user
+    mode = 0666
+  }
+  unix_listener dms-session-admin {
+    # setup dovecot-master kick
+    mode = 0600
+  }
+}
 EOF
 
 # DMS's passdb and userdb must go on to them: the passwd-file ones, or in

@@ -13,7 +13,7 @@ cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$
 # libdms: every src/dms-*.c (as Makefile.am's src_libdms_la_SOURCES)
 libsrc="$(echo "$top"/src/dms-*.c) $top/src/setup-names.c"
 status=0
-for t in login store args names policy ldap; do
+for t in login store args names policy ldap session; do
 	clang $cflags -o "$out/fuzz-$t" "$top/fuzz/fuzz-$t.c" $libsrc -lcrypt -lldap -llber
 	mkdir -p "$out/corpus-$t"
 	cp "$top/fuzz/corpus/$t/"* "$out/corpus-$t/" 2>/dev/null || true

@@ -48,16 +48,12 @@ mkdir -p "$work/modules" "$work/etc" "$work/sasl" "$work/run" "$work/state" \
 	"$work/mail/example.com/user/Maildir/cur" \
 	"$work/mail/example.com/user/Maildir/tmp"
 chmod 755 "$work"
-cp -a /usr/lib/dovecot/modules/. "$work/modules/"
-cp "$stage/usr/lib/dovecot/modules/auth/auth_master_dms.so" "$work/modules/auth/"
-cp "$stage/usr/lib/dovecot/modules/lib30_dms_read_only_plugin.so" "$work/modules/"
-# Dovecot 2.4: the settings module that declares the module's settings
-if [ -e "$stage/usr/lib/dovecot/modules/settings/libauth_master_dms_settings.so" ]; then
-	mkdir -p "$work/modules/settings"
-	cp "$stage/usr/lib/dovecot/modules/settings/libauth_master_dms_settings.so" \
-		"$work/modules/settings/"
-fi
-mount --bind "$work/modules" /usr/lib/dovecot/modules
+# Dovecot's directory with what make install put into it: the auth module,
+# the mail plugins, the dms-session service and, for 2.4, the settings
+# module that declares the module's settings
+cp -a /usr/lib/dovecot/. "$work/modules/"
+cp -a "$stage/usr/lib/dovecot/." "$work/modules/"
+mount --bind "$work/modules" /usr/lib/dovecot
 mount --bind "$work/etc" /etc/dovecot
 mount --bind "$work/sasl" /run/saslauthd 2>/dev/null || {
 	mkdir -p /run/saslauthd && mount --bind "$work/sasl" /run/saslauthd; }

@@ -6,11 +6,11 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
-libcrypt-dev libldap-dev sasl2-bin iproute2 util-linux mount curl"
+libcrypt-dev libldap-dev zlib1g-dev sasl2-bin iproute2 util-linux mount curl"
 [ "${1:-}" = --run ] || PACKAGES="$PACKAGES check
 python3 python3-pytest procps clang valgrind
 slapd ldap-utils dovecot-ldap openssl debhelper lintian dpkg-dev
-dovecot-managesieved dovecot-sieve dovecot-submissiond"
+dovecot-managesieved dovecot-sieve dovecot-submissiond isync"
 
 missing=""
 for p in $PACKAGES; do

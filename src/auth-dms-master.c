@@ -320,7 +320,8 @@ static int dms_master_handed_policy(struct auth_request *request,
 
 enum dms_master_stage_result
 dms_master_stage(struct auth_request *request, const char *stage,
-		 bool *read_only_r, const char **reason_r)
+		 struct dms_master_session_policy *policy_r,
+		 const char **reason_r)
 {
 	struct auth_fields *reply = request->fields.userdb_reply;
 	const char *master, *target, *store, *policy_text;
@@ -335,7 +336,7 @@ dms_master_stage(struct auth_request *request, const char *stage,
 	};
 	enum dms_policy_rule rule;
 
-	*read_only_r = FALSE;
+	i_zero(policy_r);
 	master = reply == NULL ? NULL :
 		auth_fields_find(reply, DMS_FIELD_MASTER);
 	if (master == NULL || request->fields.master_user == NULL)
@@ -396,7 +397,9 @@ dms_master_stage(struct auth_request *request, const char *stage,
 	record.result = "ok";
 	if (dms_master_audit(module, request, &record) < 0)
 		return DMS_MASTER_STAGE_TEMPFAIL;
-	*read_only_r = entry->policy->read_only;
+	policy_r->read_only = entry->policy->read_only;
+	policy_r->record = entry->policy->record;
+	policy_r->notify_owner = entry->policy->notify_owner;
 	return DMS_MASTER_STAGE_OK;
 }
 

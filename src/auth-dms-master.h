@@ -111,16 +111,25 @@ enum dms_master_stage_result {
 	DMS_MASTER_STAGE_TEMPFAIL,
 };
 
+/* What the session gets from the master's policy. */
+struct dms_master_session_policy {
+	bool read_only;
+	/* the master's own choices; DEFAULT: the site's */
+	enum dms_policy_record record;
+	enum dms_policy_notify notify_owner;
+};
+
 /* For a master login the dms_master passdb authorized (its
    userdb_dms_master* fields in the reply), check the master's policy again
    for the user the request has now (a passdb or userdb may have renamed
    the target since), and audit it as STAGE: "check" at the end of the
    passdb chain (dms_master_check), "session" in the dms_master userdb.
-   OK: *read_only_r says whether the session is read-only. REFUSED
-   (logged and audited): *reason_r is what the client may be told. */
+   OK: *policy_r says what the session gets. REFUSED (logged and
+   audited): *reason_r is what the client may be told. */
 enum dms_master_stage_result
 dms_master_stage(struct auth_request *request, const char *stage,
-		 bool *read_only_r, const char **reason_r);
+		 struct dms_master_session_policy *policy_r,
+		 const char **reason_r);
 
 /* What a client is told when the policy refuses. */
 const char *dms_policy_refusal(enum dms_policy_rule rule);

@@ -2,6 +2,7 @@
    put into filters and DNs. */
 
 #include "dms-ldap-config.h"
+#include "dms-json.h"
 #include "dms-password.h"
 #include "dms-path.h"
 
@@ -502,16 +503,6 @@ int dms_ldap_password_read(const char *path,
    (openldap) may own its socket's directory */
 #define DMS_SYSTEM_UID_MAX 999
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int dms_ldap_uri_socket(const char *uri, size_t len, char *path,
 			size_t size)
@@ -532,8 +523,8 @@ int dms_ldap_uri_socket(const char *uri, size_t len, char *path,
 		if (c == '%') {
 			int hi, lo;
 
-			if (i + 2 >= len || (hi = hex_value(uri[i + 1])) < 0 ||
-			    (lo = hex_value(uri[i + 2])) < 0)
+			if (i + 2 >= len || (hi = dms_hex_digit(uri[i + 1])) < 0 ||
+			    (lo = dms_hex_digit(uri[i + 2])) < 0)
 				return -1;
 			c = (char)(hi * 16 + lo);
 			i += 2;

@@ -107,7 +107,8 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 {
 	static const char *const keys[] = {
 		"dms_allow", "dms_services", "dms_read_only",
-		"dms_expires", "dms_disabled",
+		"dms_expires", "dms_disabled", "dms_record",
+		"dms_notify_owner",
 	};
 	const char *error;
 	unsigned int i;
@@ -120,7 +121,8 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 		return policy_error(ebuf, esize, error_r, key,
 				    "unknown option (known: dms_allow, "
 				    "dms_services, dms_read_only, dms_expires, "
-				    "dms_disabled)");
+				    "dms_disabled, dms_record, "
+				    "dms_notify_owner)");
 	}
 	if ((*seen & (1U << i)) != 0)
 		return policy_error(ebuf, esize, error_r, key, "given twice");
@@ -155,8 +157,53 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 			return policy_error(ebuf, esize, error_r, key,
 					    "not yes or no");
 		break;
+	case 5:
+		if (strcmp(value, "summary") == 0)
+			p->record = DMS_POLICY_RECORD_SUMMARY;
+		else if (strcmp(value, "messages") == 0)
+			p->record = DMS_POLICY_RECORD_MESSAGES;
+		else
+			return policy_error(ebuf, esize, error_r, key,
+					    "not summary or messages");
+		break;
+	case 6: {
+		bool yes;
+
+		if (parse_yes_no(value, &yes) < 0)
+			return policy_error(ebuf, esize, error_r, key,
+					    "not yes or no");
+		p->notify_owner = yes ? DMS_POLICY_NOTIFY_YES :
+			DMS_POLICY_NOTIFY_NO;
+		break;
+	}
 	}
 	return 0;
+}
+
+const char *dms_policy_record_name(enum dms_policy_record record)
+{
+	switch (record) {
+	case DMS_POLICY_RECORD_SUMMARY:
+		return "summary";
+	case DMS_POLICY_RECORD_MESSAGES:
+		return "messages";
+	case DMS_POLICY_RECORD_DEFAULT:
+		break;
+	}
+	return NULL;
+}
+
+const char *dms_policy_notify_name(enum dms_policy_notify notify)
+{
+	switch (notify) {
+	case DMS_POLICY_NOTIFY_YES:
+		return "yes";
+	case DMS_POLICY_NOTIFY_NO:
+		return "no";
+	case DMS_POLICY_NOTIFY_DEFAULT:
+		break;
+	}
+	return NULL;
 }
 
 int dms_policy_parse(char *text, bool only_ours, struct dms_policy *policy_r,
@@ -203,7 +250,9 @@ int dms_policy_parse(char *text, bool only_ours, struct dms_policy *policy_r,
 bool dms_policy_is_set(const struct dms_policy *p)
 {
 	return p->allow.count > 0 || p->services.count > 0 ||
-		p->has_expires || p->read_only || p->disabled;
+		p->has_expires || p->read_only || p->disabled ||
+		p->record != DMS_POLICY_RECORD_DEFAULT ||
+		p->notify_owner != DMS_POLICY_NOTIFY_DEFAULT;
 }
 
 static bool service_listed(const struct dms_policy_list *list,
@@ -343,6 +392,15 @@ size_t dms_policy_format(const struct dms_policy *policy, char *buf,
 	if (policy->disabled)
 		out_str(&o, o.len > 0 ? " dms_disabled=yes" :
 			"dms_disabled=yes");
+	if (policy->record != DMS_POLICY_RECORD_DEFAULT) {
+		out_str(&o, o.len > 0 ? " dms_record=" : "dms_record=");
+		out_str(&o, dms_policy_record_name(policy->record));
+	}
+	if (policy->notify_owner != DMS_POLICY_NOTIFY_DEFAULT) {
+		out_str(&o, o.len > 0 ? " dms_notify_owner=" :
+			"dms_notify_owner=");
+		out_str(&o, dms_policy_notify_name(policy->notify_owner));
+	}
 	return o.len;
 }
 

@@ -22,6 +22,13 @@
      dms_expires=TIME                refused from TIME on (UTC):
                                      YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
      dms_disabled=yes|no             refused while yes
+     dms_record=summary|messages     what its sessions' records hold
+                                     (default: the site's
+                                     dms_session_record)
+     dms_notify_owner=yes|no         the mailbox owner gets a notice of
+                                     each session that read or changed
+                                     something (default: the site's
+                                     dms-session -n)
 
    Parsing is strict: an unknown dms_ key, a repeated one or a bad value
    makes the whole line invalid, so that a typo never grants more than
@@ -32,6 +39,22 @@
 /* imap and pop3: not submission or smtp, through which a master could
    send mail as the user */
 #define DMS_POLICY_DEFAULT_SERVICES "imap,pop3"
+
+/* Per-master choices that limit nothing: unset means the site's default. */
+enum dms_policy_record {
+	DMS_POLICY_RECORD_DEFAULT = 0,
+	DMS_POLICY_RECORD_SUMMARY,
+	DMS_POLICY_RECORD_MESSAGES,
+};
+enum dms_policy_notify {
+	DMS_POLICY_NOTIFY_DEFAULT = 0,
+	DMS_POLICY_NOTIFY_YES,
+	DMS_POLICY_NOTIFY_NO,
+};
+
+/* "summary"/"messages", "yes"/"no"; NULL for the defaults. */
+const char *dms_policy_record_name(enum dms_policy_record record);
+const char *dms_policy_notify_name(enum dms_policy_notify notify);
 
 /* A list of NUL-separated items, packed one after the other. */
 struct dms_policy_list {
@@ -48,6 +71,8 @@ struct dms_policy {
 	bool has_expires;
 	bool read_only;
 	bool disabled;
+	enum dms_policy_record record;
+	enum dms_policy_notify notify_owner;
 	/* The other extra fields of a passwd-file line (allow_nets=...,
 	   nologin, ...), space-separated as in the file, which the module
 	   hands to Dovecot as passwd-file does; NULL if none. Not set by
@@ -78,7 +103,8 @@ int dms_policy_parse(char *text, bool only_ours, struct dms_policy *policy_r,
 		     char *error_buf, size_t error_size,
 		     const char **error_r);
 
-/* Whether POLICY limits anything (all "no" values limit nothing). */
+/* Whether POLICY says anything: a limit, or a per-master choice (all
+   "no" values and defaults say nothing). */
 bool dms_policy_is_set(const struct dms_policy *policy);
 
 /* Parse a comma-separated service list in place into LIST (as for

@@ -35,14 +35,14 @@ static enum passdb_result dms_check(struct auth_request *request)
 {
 	enum dms_master_stage_result stage;
 	const char *reason;
-	bool read_only;
+	struct dms_master_session_policy policy;
 
 	if (!request->passdb_success) {
 		/* not a login yet (a wrong password, or a master's target no
 		   passdb found): nothing to authorize */
 		return dms_check_pass(request);
 	}
-	stage = dms_master_stage(request, "check", &read_only, &reason);
+	stage = dms_master_stage(request, "check", &policy, &reason);
 	switch (stage) {
 	case DMS_MASTER_STAGE_NONE:
 	case DMS_MASTER_STAGE_OK:

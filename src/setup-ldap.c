@@ -331,14 +331,17 @@ int setup_ldap_del(struct setup_ldap *ldap, const char *name)
 }
 
 /* "* NAME [OPTIONS]" as for the file, from each entry's line. */
-static void list_entry(struct setup_ldap *ldap,
-		       const struct dms_ldap_entry *entry)
+/* Each master name of ENTRY with its policy, as the module would read
+   them; entries the module refuses are warned about and skipped. */
+static void each_master(struct setup_ldap *ldap,
+			const struct dms_ldap_entry *entry,
+			setup_ldap_master_cb *callback, void *context)
 {
 	const struct dms_ldap_values *names =
 		&entry->attrs[DMS_LDAP_ATTR_NAME];
 	const struct dms_store_entry *master;
 	struct dms_store *store;
-	char name[256], *line, options[8192], err[512];
+	char name[256], *line, err[512];
 
 	for (unsigned int i = 0; i < names->count; i++) {
 		snprintf(name, sizeof(name), "%.*s", (int)names->values[i].len,
@@ -367,20 +370,29 @@ static void list_entry(struct setup_ldap *ldap,
 			dms_store_free(&store);
 			continue;
 		}
-		if (dms_policy_format(master->policy, options,
-				      sizeof(options)) == 0) {
-			printf("* %s\n", name);
-		} else {
-			printf("* %s %s%s\n", name, options,
-			       master->policy->has_expires &&
-			       master->policy->expires <= (int64_t)time(NULL) ?
-			       " (expired)" : "");
-		}
+		callback(context, name, master->policy);
 		dms_store_free(&store);
 	}
 }
 
-int setup_ldap_list(struct setup_ldap *ldap)
+static void list_master(void *context, const char *name,
+			const struct dms_policy *policy)
+{
+	char options[8192];
+
+	(void)context;
+	if (dms_policy_format(policy, options, sizeof(options)) == 0) {
+		printf("* %s\n", name);
+	} else {
+		printf("* %s %s%s\n", name, options,
+		       policy->has_expires &&
+		       policy->expires <= (int64_t)time(NULL) ?
+		       " (expired)" : "");
+	}
+}
+
+int setup_ldap_masters(struct setup_ldap *ldap,
+		       setup_ldap_master_cb *callback, void *context)
 {
 	struct dms_ldap_result *result;
 	const char *err;
@@ -390,22 +402,33 @@ int setup_ldap_list(struct setup_ldap *ldap)
 	if ((filter = dms_ldap_filter_expand(ldap->config.filter, "*", true,
 					     &err)) == NULL) {
 		ldap_error(ldap, "%s", err);
-		return EXIT_FAILURE;
+		return -1;
 	}
 	if (dms_ldap_conn_search(ldap->conn, filter, 0, &result, error,
 				 sizeof(error)) < 0) {
 		ldap_error(ldap, "%s", error);
 		free(filter);
-		return EXIT_FAILURE;
+		return -1;
 	}
 	free(filter);
 	count = dms_ldap_result_count(result);
-	for (unsigned int i = 0; i < count; i++)
-		list_entry(ldap, dms_ldap_result_entry(result, i));
+	for (unsigned int i = 0; i < count; i++) {
+		each_master(ldap, dms_ldap_result_entry(result, i), callback,
+			    context);
+	}
+	dms_ldap_result_free(&result);
+	return (int)count;
+}
+
+int setup_ldap_list(struct setup_ldap *ldap)
+{
+	int count = setup_ldap_masters(ldap, list_master, NULL);
+
+	if (count < 0)
+		return EXIT_FAILURE;
 	if (count == 0) {
 		fprintf(stderr, "%s: no master accounts in LDAP (%s)\n",
 			ldap->prog, ldap->path);
 	}
-	dms_ldap_result_free(&result);
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -24,4 +24,13 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 int setup_ldap_del(struct setup_ldap *ldap, const char *name);
 int setup_ldap_list(struct setup_ldap *ldap);
 
+struct dms_policy;
+/* Each master in the directory, as the module would read it (entries it
+   refuses are warned about and skipped). Returns the number of entries,
+   or -1 (printed). */
+typedef void setup_ldap_master_cb(void *context, const char *name,
+				  const struct dms_policy *policy);
+int setup_ldap_masters(struct setup_ldap *ldap,
+		       setup_ldap_master_cb *callback, void *context);
+
 #endif

@@ -76,7 +76,8 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 
 		bool takes_value = strcmp(name, "--allow") == 0 ||
 			strcmp(name, "--services") == 0 ||
-			strcmp(name, "--expires") == 0;
+			strcmp(name, "--expires") == 0 ||
+			strcmp(name, "--record") == 0;
 		if (takes_value) {
 			if (eq != NULL)
 				value = eq + 1;
@@ -115,6 +116,17 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 			o->disabled = SETUP_FLAG_SET;
 		} else if (strcmp(name, "--enable") == 0) {
 			o->disabled = SETUP_FLAG_CLEAR;
+		} else if (strcmp(name, "--record") == 0) {
+			ret = set_value(&o->record, value, error_r);
+			o->record_flag = SETUP_FLAG_SET;
+		} else if (strcmp(name, "--no-record") == 0) {
+			o->record_flag = SETUP_FLAG_CLEAR;
+		} else if (strcmp(name, "--notify-owner") == 0) {
+			o->notify_owner = SETUP_NOTIFY_YES;
+		} else if (strcmp(name, "--no-notify-owner") == 0) {
+			o->notify_owner = SETUP_NOTIFY_NO;
+		} else if (strcmp(name, "--default-notify-owner") == 0) {
+			o->notify_owner = SETUP_NOTIFY_DEFAULT;
 		} else {
 			*error_r = opt_error("unknown option", name);
 			return -1;
@@ -144,9 +156,10 @@ int setup_globals_take(int argc, char **argv, struct setup_globals *g,
 {
 	static const char *const names[] = {
 		"--masters-file", "--users-file", "--scheme", "--ldap",
+		"--base-dir",
 	};
 	const char **dests[] = { &g->masters_file, &g->users_file, &g->scheme,
-				 &g->ldap };
+				 &g->ldap, &g->base_dir };
 	int out = 0, i;
 
 	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -183,7 +196,8 @@ void setup_options_free(struct setup_options *o)
 	free(o->allow);
 	free(o->services);
 	free(o->expires);
-	o->allow = o->services = o->expires = NULL;
+	free(o->record);
+	o->allow = o->services = o->expires = o->record = NULL;
 }
 
 struct text {
@@ -227,7 +241,11 @@ static bool key_changed(const struct setup_options *o, const char *token,
 		(o->read_only != SETUP_FLAG_UNCHANGED &&
 		 key_is(token, len, "dms_read_only")) ||
 		(o->disabled != SETUP_FLAG_UNCHANGED &&
-		 key_is(token, len, "dms_disabled"));
+		 key_is(token, len, "dms_disabled")) ||
+		(o->record_flag != SETUP_FLAG_UNCHANGED &&
+		 key_is(token, len, "dms_record")) ||
+		(o->notify_owner != SETUP_NOTIFY_UNCHANGED &&
+		 key_is(token, len, "dms_notify_owner"));
 }
 
 static int add_new(struct text *t, const char *key, const char *value)
@@ -311,6 +329,14 @@ char *setup_options_apply(const struct setup_options *o, const char *old,
 	}
 	if (ret == 0 && o->disabled == SETUP_FLAG_SET)
 		ret = add_new(&ours, "dms_disabled", "yes");
+	if (ret == 0 && o->record_flag == SETUP_FLAG_SET)
+		ret = add_new(&ours, "dms_record", o->record);
+	if (ret == 0 && (o->notify_owner == SETUP_NOTIFY_YES ||
+			 o->notify_owner == SETUP_NOTIFY_NO)) {
+		ret = add_new(&ours, "dms_notify_owner",
+			      o->notify_owner == SETUP_NOTIFY_YES ? "yes" :
+			      "no");
+	}
 	if (ret < 0) {
 		if (error_buf[0] != '\0')
 			*error_r = error_buf;

@@ -14,11 +14,20 @@ enum setup_flag {
 	SETUP_FLAG_CLEAR,
 };
 
+/* --notify-owner, --no-notify-owner, --default-notify-owner */
+enum setup_notify {
+	SETUP_NOTIFY_UNCHANGED = 0,
+	SETUP_NOTIFY_YES,
+	SETUP_NOTIFY_NO,
+	SETUP_NOTIFY_DEFAULT,
+};
+
 struct setup_options {
 	/* values for SET; all malloc()ed by setup_options_parse() */
-	char *allow, *services, *expires;
-	enum setup_flag allow_flag, services_flag, expires_flag;
+	char *allow, *services, *expires, *record;
+	enum setup_flag allow_flag, services_flag, expires_flag, record_flag;
 	enum setup_flag read_only, disabled;
+	enum setup_notify notify_owner;
 	/* any policy option given */
 	bool any;
 	/* --password-stdin after the command */
@@ -29,7 +38,9 @@ struct setup_options {
    arguments in order in ARGV and their number in *argc_r. Options are
    --allow PATTERNS (repeatable), --no-allow, --services LIST,
    --no-services, --read-only, --no-read-only, --expires TIME,
-   --no-expires, --disable, --enable, as "--opt VALUE" or "--opt=VALUE",
+   --no-expires, --disable, --enable, --record LEVEL, --no-record,
+   --notify-owner, --no-notify-owner, --default-notify-owner, as
+   "--opt VALUE" or "--opt=VALUE",
    and --password-stdin; "--" ends them. Everything else is an argument,
    so a password may start with '-'. Returns 0 or -1 with *error_r (static or in OPTS). */
 int setup_options_parse(int argc, char **argv, struct setup_options *opts,
@@ -38,10 +49,10 @@ void setup_options_free(struct setup_options *opts);
 
 /* The options that apply to every command, accepted after the command as
    well as before it: --masters-file FILE, --users-file FILE, --scheme
-   SCHEME, --ldap FILE ("--opt VALUE" or "--opt=VALUE"). Values point
-   into ARGV. */
+   SCHEME, --ldap FILE, --base-dir DIR ("--opt VALUE" or "--opt=VALUE").
+   Values point into ARGV. */
 struct setup_globals {
-	const char *masters_file, *users_file, *scheme, *ldap;
+	const char *masters_file, *users_file, *scheme, *ldap, *base_dir;
 };
 
 /* Take the global options out of ARGV up to a "--" (which stays, for

@@ -9,10 +9,12 @@
 #include "dms-pattern.h"
 #include "dms-store.h"
 #include "dms-store-write.h"
+#include "setup-kick.h"
 #include "setup-ldap.h"
 #include "setup-names.h"
 #include "setup-options.h"
 #include "setup-password.h"
+#include "setup-report.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <errno.h>
 #include <time.h>
 
 #define EXIT_USAGE 2
@@ -33,6 +36,8 @@ struct setup {
 	const char *scheme;
 	/* masters in LDAP: the settings file the module reads too */
 	const char *ldap_path;
+	/* Dovecot's base_dir, where the dms-session service listens */
+	const char *base_dir;
 	bool password_stdin;
 };
 
@@ -74,6 +79,13 @@ static void usage(FILE *out, const char *prog)
 "  dovecot-master del NAME [NAME...]      delete master accounts\n"
 "  dovecot-master list                    list them, one \"* NAME\" a line,\n"
 "                                         with their policy if any\n"
+"  dovecot-master kick NAME               end NAME's open sessions now\n"
+"                                         (Dovecot's dms-session service)\n"
+"  dovecot-master report [--since DATE] [--json] [--unused-days N]\n"
+"                        [--audit-file FILE]\n"
+"                                         access review from the audit\n"
+"                                         file (and its rotated copies);\n"
+"                                         exit 4: masters to review\n"
 "  email add ADDRESS [PASSWORD]           add an e-mail account\n"
 "  email update ADDRESS [PASSWORD]        change its password\n"
 "  email del ADDRESS [ADDRESS...]         delete e-mail accounts\n"
@@ -101,6 +113,14 @@ static void usage(FILE *out, const char *prog)
 "                       or YYYY-MM-DDTHH:MM:SSZ\n"
 "  --no-expires         never expires (the default)\n"
 "  --disable, --enable  refuse it / allow it again\n"
+"  --record LEVEL       what its sessions' records hold: summary (one\n"
+"                       record per mailbox) or messages (also one per\n"
+"                       message read or changed)\n"
+"  --no-record          the site's level (dms_session_record)\n"
+"  --notify-owner       the mailbox owner gets a notice of each session\n"
+"                       that read or changed something\n"
+"  --no-notify-owner    no notice, whatever the site's default\n"
+"  --default-notify-owner  the site's default (dms-session -n)\n"
 "A PASSWORD starting with \"--\" goes after \"--\"; one of the form\n"
 "dms_KEY=VALUE is refused as a policy option given where the password\n"
 "goes (use --password-stdin for such a password).\n"
@@ -115,6 +135,10 @@ static void usage(FILE *out, const char *prog)
 "  --ldap FILE          master accounts in LDAP instead of the masters file:\n"
 "                       the dms_master passdb's LDAP settings file (env\n"
 "                       DMS_MASTERS_LDAP; e.g. %s)\n"
+"  --audit-file FILE    the audit file, for report (env DMS_AUDIT_FILE;\n"
+"                       default %s)\n"
+"  --base-dir DIR       Dovecot's base_dir, for kick (env\n"
+"                       DMS_DOVECOT_BASE_DIR; default %s)\n"
 "  --password-stdin     read the password from standard input\n"
 "  -h, --help           this text\n"
 "  -V, --version        the version\n"
@@ -123,9 +147,23 @@ static void usage(FILE *out, const char *prog)
 "characters, ':', '|' or '*' are refused; e-mail accounts need an '@'.\n"
 "Files are changed atomically under a lock and keep mode 0640, group\n"
 "dovecot; a running Dovecot sees the change at the next login.\n"
-"Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
+"Exit status: 0 done, 1 refused or failed, 2 usage error, 4 (report)\n"
+"masters to review.\n",
 		prog, DMS_MASTER_STORE_DEFAULT, DMS_USER_STORE_DEFAULT,
-		DMS_LDAP_CONFIG_DEFAULT);
+		DMS_LDAP_CONFIG_DEFAULT, SETUP_AUDIT_FILE_DEFAULT,
+		SETUP_BASE_DIR_DEFAULT);
+}
+
+static const char *kick_usage(const char *prog,
+				const struct account_kind *kind)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "       %s %s kick NAME\n"
+		 "       %s %s report [--since DATE] [--json] "
+		 "[--unused-days N] [--audit-file FILE]\n", prog,
+		 kind->group, prog, kind->group);
+	return buf;
 }
 
 static void kind_usage(FILE *out, const char *prog,
@@ -134,16 +172,19 @@ static void kind_usage(FILE *out, const char *prog,
 	const char *arg = kind->need_at ? "ADDRESS" : "NAME";
 	const char *policy = kind->need_at ? "" :
 		" [--allow PATTERNS] [--services LIST]\n"
-		"           [--read-only] [--expires TIME] [--disable|--enable]";
+		"           [--read-only] [--expires TIME] [--disable|--enable]\n"
+		"           [--record LEVEL] [--[no-]notify-owner]";
 
 	fprintf(out,
 "Usage: %s %s add %s [PASSWORD]%s\n"
 "       %s %s update %s [PASSWORD]%s\n"
 "       %s %s del %s [%s...]\n"
 "       %s %s list\n"
+"%s"
 "Run '%s help' for the options.\n",
 		prog, kind->group, arg, policy, prog, kind->group, arg,
-		policy, prog, kind->group, arg, arg, prog, kind->group, prog);
+		policy, prog, kind->group, arg, arg, prog, kind->group,
+		kind->need_at ? "" : kick_usage(prog, kind), prog);
 }
 
 static void error_msg(struct setup *s, const char *fmt, ...)
@@ -223,6 +264,17 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 	password_stdin = password_stdin || opts.password_stdin;
 	if (opts.any && kind != &kind_master) {
 		error_msg(s, "policy options are for master accounts only");
+		setup_options_free(&opts);
+		return EXIT_USAGE;
+	}
+	if (s->ldap_path != NULL &&
+	    (opts.record_flag != SETUP_FLAG_UNCHANGED ||
+	     opts.notify_owner != SETUP_NOTIFY_UNCHANGED)) {
+		/* the directory has no attributes for them (yet): refused
+		   rather than dropped */
+		error_msg(s, "--record and --notify-owner are not kept in "
+			  "LDAP: masters kept there follow the site's "
+			  "dms_session_record and the dms-session service's -n");
 		setup_options_free(&opts);
 		return EXIT_USAGE;
 	}
@@ -412,6 +464,164 @@ static int cmd_list(struct setup *s, const struct account_kind *kind,
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *value = getenv(name);
+
+	return value != NULL && value[0] != '\0' ? value : fallback;
+}
+
+struct report_masters {
+	struct setup_report_master *masters;
+	size_t count;
+	bool failed;
+};
+
+static void report_master_add(void *context, const char *name,
+			      const struct dms_policy *policy)
+{
+	struct report_masters *rm = context;
+	struct setup_report_master *m;
+
+	m = realloc(rm->masters, (rm->count + 1) * sizeof(*m));
+	if (m == NULL || (m[rm->count].name = strdup(name)) == NULL) {
+		rm->failed = true;
+		if (m != NULL)
+			rm->masters = m;
+		return;
+	}
+	rm->masters = m;
+	m[rm->count].has_expires = policy->has_expires;
+	m[rm->count].expires = policy->expires;
+	rm->count++;
+}
+
+/* The store's masters, for the report's unused and never-expiring ones. */
+static int report_masters_read(struct setup *s, struct report_masters *rm)
+{
+	const struct dms_store_entry *entries;
+	struct dms_store *store;
+	const char *error;
+	struct stat st;
+	size_t count;
+
+	if (s->ldap_path != NULL) {
+		struct setup_ldap *ldap = setup_ldap_open(s->prog, s->ldap_path);
+		int ret = ldap == NULL ? -1 :
+			setup_ldap_masters(ldap, report_master_add, rm);
+
+		setup_ldap_close(&ldap);
+		return ret < 0 ? -1 : 0;
+	}
+	if (stat(s->masters_path, &st) < 0 && errno == ENOENT)
+		return 0;
+	store = dms_store_new(s->masters_path, DMS_DEFAULT_SCHEME);
+	if (store == NULL || dms_store_refresh(store, NULL, NULL,
+					       &error) < 0) {
+		error_msg(s, "%s", store == NULL ? "out of memory" : error);
+		dms_store_free(&store);
+		return -1;
+	}
+	entries = dms_store_entries(store, &count);
+	for (size_t i = 0; i < count; i++)
+		report_master_add(rm, entries[i].name, entries[i].policy);
+	dms_store_free(&store);
+	return 0;
+}
+
+static int cmd_report(struct setup *s, const struct account_kind *kind,
+		      int argc, char **argv)
+{
+	struct setup_report_settings set = {
+		.audit_file = env_or("DMS_AUDIT_FILE", SETUP_AUDIT_FILE_DEFAULT),
+		.unused_days = 90,
+		.now = (int64_t)time(NULL),
+	};
+	struct report_masters rm = { NULL, 0, false };
+	int ret;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end;
+
+		if (strcmp(arg, "--json") == 0) {
+			set.json = true;
+			continue;
+		}
+		if (value == NULL || (strcmp(arg, "--since") != 0 &&
+				      strcmp(arg, "--unused-days") != 0 &&
+				      strcmp(arg, "--audit-file") != 0)) {
+			error_msg(s, "report: unknown or incomplete option "
+				  "'%s'", arg);
+			kind_usage(stderr, s->prog, kind);
+			return EXIT_USAGE;
+		}
+		i++;
+		if (strcmp(arg, "--since") == 0) {
+			if (dms_time_parse(value, &set.since) < 0) {
+				error_msg(s, "report: --since %s: not "
+					  "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
+					  value);
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(arg, "--unused-days") == 0) {
+			unsigned long days = strtoul(value, &end, 10);
+
+			if (*value < '0' || *value > '9' || *end != '\0' ||
+			    days == 0 || days > 36500) {
+				error_msg(s, "report: --unused-days %s: not a "
+					  "number of days (1-36500)", value);
+				return EXIT_USAGE;
+			}
+			set.unused_days = (unsigned int)days;
+		} else {
+			set.audit_file = value;
+		}
+	}
+	if (report_masters_read(s, &rm) < 0 || rm.failed) {
+		if (rm.failed)
+			error_msg(s, "out of memory");
+		ret = -1;
+	} else {
+		set.masters = rm.masters;
+		set.masters_count = rm.count;
+		ret = setup_report(stdout, s->prog, &set);
+	}
+	for (size_t i = 0; i < rm.count; i++)
+		free((char *)rm.masters[i].name);
+	free(rm.masters);
+	if (ret < 0)
+		return EXIT_FAILURE;
+	if (fflush(stdout) != 0)
+		return EXIT_FAILURE;
+	return ret;
+}
+
+/* End the master's sessions: they are Dovecot's, so the running Dovecot's
+   dms-session service does it. */
+static int cmd_kick(struct setup *s, const struct account_kind *kind,
+		    int argc, char **argv)
+{
+	char name[SETUP_NAME_MAX + 1];
+	const char *error;
+	int count;
+
+	if (kind->need_at || argc != 1) {
+		kind_usage(stderr, s->prog, kind);
+		return EXIT_USAGE;
+	}
+	if (!get_name(s, kind, argv[0], name, sizeof(name)))
+		return EXIT_FAILURE;
+	if ((count = setup_kick(s->base_dir, name, &error)) < 0) {
+		error_msg(s, "kick %s: %s", name, error);
+		return EXIT_FAILURE;
+	}
+	printf("%d session%s of %s ended\n", count, count == 1 ? "" : "s",
+	       name);
+	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 static int run_kind(struct setup *s, const struct account_kind *kind,
 		    int argc, char **argv)
 {
@@ -425,6 +635,10 @@ static int run_kind(struct setup *s, const struct account_kind *kind,
 		return cmd_del(s, kind, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0)
 		return cmd_list(s, kind, argc - 1);
+	if (strcmp(sub, "kick") == 0 && !kind->need_at)
+		return cmd_kick(s, kind, argc - 1, argv + 1);
+	if (strcmp(sub, "report") == 0 && !kind->need_at)
+		return cmd_report(s, kind, argc - 1, argv + 1);
 	if (strcmp(sub, "help") == 0) {
 		kind_usage(stdout, s->prog, kind);
 		return EXIT_SUCCESS;
@@ -434,12 +648,6 @@ static int run_kind(struct setup *s, const struct account_kind *kind,
 	return EXIT_USAGE;
 }
 
-static const char *env_or(const char *name, const char *fallback)
-{
-	const char *value = getenv(name);
-
-	return value != NULL && value[0] != '\0' ? value : fallback;
-}
 
 int main(int argc, char **argv)
 {
@@ -448,6 +656,7 @@ int main(int argc, char **argv)
 		{ "users-file", required_argument, NULL, 'u' },
 		{ "scheme", required_argument, NULL, 's' },
 		{ "ldap", required_argument, NULL, 'l' },
+		{ "base-dir", required_argument, NULL, 'b' },
 		{ "password-stdin", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -460,9 +669,11 @@ int main(int argc, char **argv)
 		.users_path = env_or("DMS_USERS_FILE", DMS_USER_STORE_DEFAULT),
 		.scheme = env_or("DMS_SCHEME", "SHA512-CRYPT"),
 		.ldap_path = env_or("DMS_MASTERS_LDAP", NULL),
+		.base_dir = env_or("DMS_DOVECOT_BASE_DIR",
+				   SETUP_BASE_DIR_DEFAULT),
 	};
 	const char *slash = strrchr(argv[0], '/');
-	struct setup_globals globals = { NULL, NULL, NULL, NULL };
+	struct setup_globals globals = { NULL, NULL, NULL, NULL, NULL };
 	const char *const *m, *error;
 	int c;
 
@@ -482,6 +693,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			s.ldap_path = optarg;
+			break;
+		case 'b':
+			s.base_dir = optarg;
 			break;
 		case 'p':
 			s.password_stdin = true;
@@ -513,6 +727,8 @@ int main(int argc, char **argv)
 		s.scheme = globals.scheme;
 	if (globals.ldap != NULL)
 		s.ldap_path = globals.ldap;
+	if (globals.base_dir != NULL)
+		s.base_dir = globals.base_dir;
 	for (m = dms_password_hash_methods; *m != NULL; m++) {
 		if (strcasecmp(*m, s.scheme) == 0)
 			break;

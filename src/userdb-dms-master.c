@@ -13,6 +13,7 @@
 
 #include "auth-common.h"
 #include "userdb.h"
+#include "str.h"
 
 #include "auth-dms-master.h"
 #include "dovecot-compat.h"
@@ -55,18 +56,78 @@ static void dms_master_set_read_only(struct auth_request *request)
 	/* SETMETADATA is not under ACL rights for server metadata */
 	dms_master_set_session_field(request, "imap_metadata", "no");
 	dms_master_set_session_field(request, "dms_read_only", "yes");
-	/* added to the session's mail_plugins, whatever a protocol { } block
-	   left in it: the ACL plugin enforces, dms_read_only refuses the rest
-	   and fails closed when ACLs would not hold */
+}
+
+/* Every master session is recorded (src/mail-dms-session.c): the plugins
+   are added to the session's mail_plugins, whatever a protocol { } block
+   left in it. Read-only sessions get the ACL plugin, which enforces, and
+   dms_read_only, which refuses the rest and fails closed when ACLs would
+   not hold. */
+/* "file:PATH" or "ldap:PATH", and the default services: what the
+   dms-session service needs to check the session's master again while it
+   lasts, with the store and defaults the passdb authorized it with. */
+static const char *
+dms_master_store_spec(const struct dms_master_passdb_module *module)
+{
+	return t_strconcat(module->ldap != NULL ? "ldap:" : "file:",
+			   module->path, NULL);
+}
+
+static const char *
+dms_master_services_text(const struct dms_policy_list *list)
+{
+	string_t *str = t_str_new(64);
+	const char *item = list->items;
+
+	for (unsigned int i = 0; i < list->count; i++) {
+		if (i > 0)
+			str_append_c(str, ',');
+		str_append(str, item);
+		item += strlen(item) + 1;
+	}
+	return str_c(str);
+}
+
+static void
+dms_master_set_plugins(struct auth_request *request, const char *master,
+		       const struct dms_master_passdb_module *module,
+		       const struct dms_master_session_policy *policy)
+{
+	bool read_only = policy->read_only;
+
+	dms_master_set_session_field(request, "dms_session_master", master);
+	dms_master_set_session_field(request, "dms_session_store",
+				     dms_master_store_spec(module));
+	dms_master_set_session_field(request, "dms_session_default_services",
+		dms_master_services_text(&module->default_services));
+	/* the master's own choices over the site's */
+	if (policy->record != DMS_POLICY_RECORD_DEFAULT) {
+		dms_master_set_session_field(request, "dms_session_record",
+			dms_policy_record_name(policy->record));
+	}
+	if (policy->notify_owner != DMS_POLICY_NOTIFY_DEFAULT) {
+		dms_master_set_session_field(request, "dms_session_notify",
+			dms_policy_notify_name(policy->notify_owner));
+	}
+	/* an IMAP session moved to imap-hibernate would leave its mail
+	   process, and the plugin with it: it could not be ended */
+	dms_master_set_session_field(request, "imap_hibernate_timeout", "0");
 #ifdef DMS_DOVECOT_24
 	/* 2.4: mail_plugins is a boollist, added to element by element
 	   ("mail_plugins+" makes the mail process panic) */
-	dms_master_set_session_field(request, "mail_plugins/acl", "yes");
-	dms_master_set_session_field(request, "mail_plugins/dms_read_only",
+	dms_master_set_session_field(request, "mail_plugins/notify", "yes");
+	dms_master_set_session_field(request, "mail_plugins/dms_session",
 				     "yes");
+	if (read_only) {
+		dms_master_set_session_field(request, "mail_plugins/acl",
+					     "yes");
+		dms_master_set_session_field(request,
+			"mail_plugins/dms_read_only", "yes");
+	}
 #else
 	auth_request_set_userdb_field(request, "mail_plugins+",
-				      " acl dms_read_only");
+		read_only ? " notify dms_session acl dms_read_only" :
+		" notify dms_session");
 #endif
 }
 
@@ -76,8 +137,9 @@ static void dms_master_userdb_lookup(struct auth_request *request,
 	struct auth_fields *reply = request->fields.userdb_reply;
 	enum dms_master_stage_result stage;
 	enum userdb_result result = USERDB_RESULT_OK;
-	const char *reason;
-	bool read_only;
+	const struct dms_master_passdb_module *module;
+	const char *reason, *master, *store;
+	struct dms_master_session_policy policy;
 
 	if (reply == NULL || auth_fields_find(reply, DMS_FIELD_MASTER) == NULL ||
 	    request->fields.master_user == NULL) {
@@ -94,7 +156,10 @@ static void dms_master_userdb_lookup(struct auth_request *request,
 	}
 
 	T_BEGIN {
-		stage = dms_master_stage(request, "session", &read_only,
+		master = t_strdup(auth_fields_find(reply, DMS_FIELD_MASTER));
+		store = auth_fields_find(reply, DMS_FIELD_STORE);
+		module = store == NULL ? NULL : dms_master_passdb_find(store);
+		stage = dms_master_stage(request, "session", &policy,
 					 &reason);
 		/* the mail process gets none of them */
 		auth_fields_remove(reply, DMS_FIELD_MASTER);
@@ -114,8 +179,12 @@ static void dms_master_userdb_lookup(struct auth_request *request,
 			result = USERDB_RESULT_USER_UNKNOWN;
 			break;
 		case DMS_MASTER_STAGE_OK:
-			if (read_only)
+			if (policy.read_only)
 				dms_master_set_read_only(request);
+			/* the stage found the module (else no OK) */
+			i_assert(module != NULL);
+			dms_master_set_plugins(request, master, module,
+					       &policy);
 			break;
 		}
 	} T_END;

@@ -22,7 +22,8 @@ $cc $cflags -o "$out/test-dms" "$top"/tests/unit/test-*.c \
 # shellcheck disable=SC2086
 $cc $cflags -o "$out/setup" "$top"/src/setup.c "$top/src/setup-names.c" \
 	"$top/src/setup-options.c" "$top/src/setup-password.c" \
-	"$top/src/setup-ldap.c" $lib -lcrypt -lldap -llber
+	"$top/src/setup-ldap.c" "$top/src/setup-kick.c" \
+	"$top/src/setup-report.c" $lib -lcrypt -lldap -llber -lz
 
 echo "== unit tests under ASan+UBSan"
 # no fork: a sanitizer report in a test makes the whole run fail
@@ -38,4 +39,8 @@ DMS_SETUP="$out/setup" sh "$top/tests/integration/run.sh" -q \
 	"$top/tests/integration/test_policy.py::test_cli_sets_and_clears_policy" \
 	"$top/tests/integration/test_ldap_masters.py::test_cli_add_list_update_del" \
 	"$top/tests/integration/test_ldap_masters.py::test_cli_concurrent_admins_keep_both_changes" \
-	"$top/tests/integration/test_ldap_masters.py::test_cli_option_and_errors"
+	"$top/tests/integration/test_ldap_masters.py::test_cli_option_and_errors" \
+	"$top/tests/integration/test_session_report.py" \
+	"$top/tests/integration/test_session_end.py::test_kick_ends_idle_master_sessions_only" \
+	"$top/tests/integration/test_session_end.py::test_kick_without_dovecot_fails" \
+	"$top/tests/integration/test_session_end.py::test_kick_usage"

@@ -55,6 +55,13 @@ userdb users {
 userdb dms_master {
   driver = dms_master
 }
+service dms-session {
+  executable = dms-session
+  process_limit = 1
+  unix_listener dms-session {
+    mode = 0666
+  }
+}
 service imap-login {
   inet_listener imap {
     port = 143

@@ -146,6 +146,18 @@ service stats {{
     mode = 0666
   }}
 }}
+# the session records of master sessions (conf.d/auth-dms-userdb.conf.ext),
+# written to the audit file beside the login records
+service dms-session {{
+  executable = {session_executable}
+  process_limit = 1
+  unix_listener dms-session {{
+    mode = 0666
+  }}
+  unix_listener dms-session-admin {{
+    mode = 0600
+  }}
+}}
 """
 
 CONF = """
@@ -324,7 +336,7 @@ AUTH = {"master": AUTH_MASTER, "selfsplit": AUTH_SELFSPLIT}
 class Dovecot:
     def __init__(self, mode, args="", auth=None, extra="",
                  imap_port=143, pop3_port=110, userdb_tail=USERDB_TAIL,
-                 store_dir=None, users=USERS_CONF):
+                 store_dir=None, users=USERS_CONF, session_args=""):
         self.mode = mode
         self.tmp = tempfile.mkdtemp(prefix="dms-it-")
         os.chmod(self.tmp, 0o755)  # the mail uid walks into it
@@ -358,7 +370,9 @@ class Dovecot:
             tmp=self.tmp, uid=MAIL_UID, gid=MAIL_GID)
         fields["services"] = SERVICES.format(
             listen_key=pick("address", "listen"), imap_port=imap_port,
-            pop3_port=pop3_port)
+            pop3_port=pop3_port, session_executable=" ".join(
+                ["dms-session"] + session_args.replace(
+                    "@TMP@", self.tmp).split() + [self.audit]))
         if DOVECOT24:
             fields["auth"] = auth_tmpl.format(args=args24(args, self.store),
                                               store=self.store)
@@ -463,8 +477,28 @@ class Dovecot:
             return ""
 
     def audit_records(self):
-        """The JSON lines of audit_file=@AUDIT_FILE@, [] before the
-        first."""
+        """The login records (stage auth, check, session) among the JSON
+        lines of audit_file=@AUDIT_FILE@, [] before the first."""
+        return [r for r in self._audit_lines() if "stage" in r]
+
+    def session_records(self, master=None):
+        """The session records (dms-session service) of the audit file,
+        of MASTER's sessions if given."""
+        return [r for r in self._audit_lines() if "event" in r and
+                (master is None or r["master"] == master)]
+
+    def wait_session_records(self, check, timeout=TIMEOUT):
+        """The session records once CHECK(records) is true."""
+        deadline = time.monotonic() + timeout
+        while True:
+            records = self.session_records()
+            if check(records):
+                return records
+            if time.monotonic() > deadline:
+                raise AssertionError("session records: %r" % records)
+            time.sleep(0.05)
+
+    def _audit_lines(self):
         try:
             with open(self.audit) as f:
                 return [json.loads(line) for line in f]

@@ -237,6 +237,22 @@ COMMANDS = {
     "setup --ldap FILE dovecot-master list":
         ("synopsis", "tests/integration/test_ldap_trust.py"),
     "auth-master-dms-setup --version": RUN,
+    # master sessions (README)
+    "setup dovecot-master update admin --record messages": RUN,
+    "setup dovecot-master update admin --notify-owner": RUN,
+    "setup dovecot-master update backup --no-notify-owner": RUN,
+    "setup dovecot-master kick NAME":
+        ("synopsis", "tests/integration/test_session_end.py"),
+    "setup dovecot-master kick":
+        ("synopsis", "tests/integration/test_session_end.py"),
+    "setup dovecot-master report [--since DATE] [--json] [--unused-days N] "
+    "[--audit-file FILE]":
+        ("synopsis", "tests/integration/test_session_report.py"),
+    "doveadm save": ("mention", "src/dms-session-notice.c"),
+    "doveadm kick": ("mention", "tests/integration/test_session_end.py"),
+    "doveadm kick USER": ("mention", "tests/integration/test_session_end.py"),
+    "doveadm kick -f user_...":
+        ("mention", "tests/integration/test_session_end.py"),
     "install -d -o root -g dovecot -m 770 /var/log/dovecot-dms": RUN,
 }
 
@@ -368,6 +384,24 @@ def test_readme_policy_example(etc):
              if line.startswith("* admin")]
     assert len(shown) == 1
     assert rc == 0 and out.strip() == expect_expired(shown[0]), out
+
+
+README_SESSIONS = runs(
+    "setup dovecot-master update admin --record messages",
+    "setup dovecot-master update admin --notify-owner",
+    "setup dovecot-master update backup --no-notify-owner")
+
+
+def test_readme_session_options(etc):
+    with open(os.path.join(etc[0], "dovecot-masters.cf"), "w") as f:
+        f.write("admin|{PLAIN}x|dms_read_only=yes\nbackup|{PLAIN}y\n")
+    for cmd in README_SESSIONS:
+        rc, out = verbatim(cmd, etc)
+        assert rc == 0, out
+    lines = store(etc)
+    assert lines["admin"] == ("admin|{PLAIN}x|dms_read_only=yes "
+                              "dms_record=messages dms_notify_owner=yes")
+    assert lines["backup"] == "backup|{PLAIN}y|dms_notify_owner=no"
 
 
 SETUP_HELP = runs("setup help")

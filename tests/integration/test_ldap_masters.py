@@ -792,3 +792,51 @@ service auth-worker {
         assert m.group(1) == "0", text[-8000:]
         assert "definitely lost: 0 bytes" in text or \
             "definitely lost" not in text, text[-8000:]
+
+
+# -- open sessions (issue 21) --------------------------------------------------
+
+def test_sessions_end_when_ldap_access_ends(make_dovecot, slapd):
+    """A master disabled in the directory has its open IDLE session
+    ended by the dms-session service, which reads the directory as the
+    passdb does: within cache_ttl (5 s, the default) and the service's
+    own bound (5 s). Another master's session goes on. The access review
+    lists the directory's masters."""
+    from test_session_end import idle, still_open, wait_closed
+    import json
+    import subprocess
+    slapd.add_master("ender", slapd.hashed)
+    d = ldap_dovecot(make_dovecot, slapd, "master")
+    ender = idle(d, (TARGET + "*ender", PW))
+    admin = idle(d, (TARGET + "*admin", PW))
+    changed = time.monotonic()
+    slapd.modify("dn: %s\nchangetype: modify\nreplace: dmsDisabled\n"
+                 "dmsDisabled: TRUE\n" % dn("ender"))
+    data = wait_closed(ender, 5 + 5 + TIMEOUT)
+    elapsed = time.monotonic() - changed
+    assert b"BYE" in data
+    assert elapsed < 5 + 5, elapsed
+    print("LDAP: session ended %.2f s after the change (bound: cache_ttl "
+          "5 s + 5 s)" % elapsed)
+    records = d.wait_session_records(lambda rs: any(
+        r["event"] == "dms_master_session_finished" and
+        r["master"] == "ender" for r in rs))
+    end = [r for r in records if r["master"] == "ender"][-1]
+    assert (end["how"], end["reason"]) == ("revoked", "disabled")
+    still_open(admin)
+    out = subprocess.run([SETUP, "--ldap",
+                          d.store, "dovecot-master", "report",
+                          "--audit-file", d.audit, "--json"],
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 4, out.stderr
+    report = json.loads(out.stdout)
+    assert "ender" in report["no_expiry"] and "admin" in report["no_expiry"]
+    assert {m["name"] for m in report["masters"]} >= {"ender", "admin"}
+    # the per-master choices of the session record are not attributes:
+    # refused, not dropped
+    for option in ("--record=messages", "--notify-owner"):
+        out = subprocess.run([SETUP, "--ldap", d.store, "dovecot-master",
+                              "update", "admin", option],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        assert out.returncode == 2, out.stderr
+        assert "not kept in LDAP" in out.stderr

@@ -20,5 +20,6 @@ Suite *audit_suite(void);
 Suite *options_suite(void);
 Suite *path_suite(void);
 Suite *ldap_suite(void);
+Suite *session_suite(void);
 
 #endif

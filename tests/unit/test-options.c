@@ -91,7 +91,7 @@ START_TEST(test_globals_take)
 		"--masters-file=/m.cf", "pw", "--allow", "x", "--",
 		"--users-file", "/u", NULL };
 	char *bad[] = { "list", "--users-file", NULL };
-	struct setup_globals g = { NULL, NULL, NULL, NULL };
+	struct setup_globals g = { NULL, NULL, NULL, NULL, NULL };
 	const char *error;
 	int argc;
 
@@ -185,6 +185,32 @@ static const struct {
 	{ "", false },
 };
 
+/* The per-master choices of the session record and the owner's notice. */
+START_TEST(test_options_session)
+{
+	const char *error;
+	char *r;
+
+	char *set[] = { "--record", "messages", "--notify-owner", NULL };
+	r = apply(set, "dms_read_only=yes", &error);
+	ck_assert_str_eq(r, "dms_read_only=yes dms_record=messages "
+			 "dms_notify_owner=yes");
+	free(r);
+	char *change[] = { "--record=summary", "--no-notify-owner", NULL };
+	r = apply(change, "dms_record=messages dms_notify_owner=yes", &error);
+	ck_assert_str_eq(r, "dms_record=summary dms_notify_owner=no");
+	free(r);
+	char *clear[] = { "--no-record", "--default-notify-owner", NULL };
+	r = apply(clear, "dms_record=messages dms_notify_owner=no "
+		  "dms_disabled=yes", &error);
+	ck_assert_str_eq(r, "dms_disabled=yes");
+	free(r);
+	char *bad[] = { "--record", "everything", NULL };
+	ck_assert_ptr_null(apply(bad, NULL, &error));
+	ck_assert_str_eq(error, "dms_record: not summary or messages");
+}
+END_TEST
+
 START_TEST(test_arg_is_policy_option)
 {
 	ck_assert_int_eq(setup_arg_is_policy_option(policy_arg_cases[_i].arg),
@@ -199,6 +225,7 @@ Suite *options_suite(void)
 
 	tcase_add_test(tc, test_options_parse);
 	tcase_add_test(tc, test_options_apply);
+	tcase_add_test(tc, test_options_session);
 	tcase_add_test(tc, test_globals_take);
 	tcase_add_loop_test(tc, test_arg_is_policy_option, 0,
 			    sizeof(policy_arg_cases) /
