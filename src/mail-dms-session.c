@@ -1077,7 +1077,7 @@ static void dms_session_user_deinit(struct mail_user *user)
 		e_debug(event_create_passthrough(user->event)->
 			set_name("dms_master_session_finished")->
 			add_str("master", suser->master)->
-			add_str("how", suser->end_how == NULL ? "logout" :
+			add_str("how", suser->end_how == NULL ? "client" :
 				suser->end_how)->
 			add_int("messages_read", suser->messages_read)->
 			add_int("messages_changed", suser->messages_changed)->
@@ -1085,7 +1085,7 @@ static void dms_session_user_deinit(struct mail_user *user)
 			suser->master);
 	}
 	if (!suser->ending) {
-		const char *fields[] = { "END", "logout", NULL };
+		const char *fields[] = { "END", "client", NULL };
 		dms_session_send(suser, fields);
 	}
 	dms_session_close(suser);

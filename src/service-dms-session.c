@@ -38,7 +38,9 @@
                                      a session that cannot be recorded is
                                      refused)
      REC    EVENT KEY VALUE ...     a record (dms-session-record.h)
-     END    HOW                     the session ends (logout)
+     END    HOW                     the session ends from the client's
+                                    side ("client": LOGOUT, QUIT or the
+                                    connection closed)
    and from here to the plugin:
      KICK   HOW REASON              end the session (kicked, revoked)
    Admin protocol: KICK MASTER -> OK <sessions told>. */
@@ -393,8 +395,7 @@ dms_session_plugin_input(struct dms_session_conn *c, const char *const *args)
 		return 1;
 	}
 	if (strcmp(args[0], "END") == 0 && args[1] != NULL) {
-		dms_session_finish(c, strcmp(args[1], "logout") == 0 ?
-				   "logout" : "ended");
+		dms_session_finish(c, "client");
 		return 1;
 	}
 	e_error(c->conn.event, "Unknown command %s", args[0]);
