@@ -160,6 +160,14 @@ static MODULE_CONTEXT_DEFINE_INIT(dms_session_mailbox_list_module,
 
 static struct notify_context *dms_session_notify_ctx;
 
+/* How the client ended its session. Dovecot's imap and pop3 (2.3 and
+   2.4) log "Disconnected: REASON STATS" just before they deinitialize
+   the session's user, REASON "Logged out" for LOGOUT and QUIT: the info
+   handler is wrapped to see that line, and passes it on unchanged. */
+#define DMS_SESSION_DISCONNECTED_FORMAT "Disconnected: %s %s"
+static failure_callback_t *dms_session_prev_info_handler;
+static char *dms_session_disconnect_reason;
+
 /* The session's record, also for the users Dovecot makes inside it for
    shared mailboxes (whose creator is the session's user). */
 static struct dms_session_user *dms_suser(struct mail_user *user)
@@ -907,6 +915,48 @@ static const struct notify_vfuncs dms_session_notify_vfuncs = {
 	.mailbox_set_subscribed = dms_session_mailbox_set_subscribed,
 };
 
+static void
+dms_session_info_handler(const struct failure_context *ctx,
+			 const char *format, va_list args)
+{
+	if (strcmp(format, DMS_SESSION_DISCONNECTED_FORMAT) == 0) {
+		va_list copy;
+
+		va_copy(copy, args);
+		i_free(dms_session_disconnect_reason);
+		dms_session_disconnect_reason =
+			i_strdup(va_arg(copy, const char *));
+		va_end(copy);
+	}
+	dms_session_prev_info_handler(ctx, format, args);
+}
+
+static void dms_session_info_handler_install(void)
+{
+	failure_callback_t *fatal, *error, *info, *debug;
+
+	if (dms_session_prev_info_handler != NULL)
+		return;
+	i_get_failure_handlers(&fatal, &error, &info, &debug);
+	dms_session_prev_info_handler = info;
+	i_set_info_handler(dms_session_info_handler);
+}
+
+/* "logout", "disconnect" (with Dovecot's reason), or "ended" when the
+   process said nothing (a service without that line) */
+static const char *dms_session_client_end(const char **reason_r)
+{
+	const char *reason = dms_session_disconnect_reason;
+
+	*reason_r = NULL;
+	if (reason == NULL)
+		return "ended";
+	if (strcmp(reason, "Logged out") == 0)
+		return "logout";
+	*reason_r = reason;
+	return "disconnect";
+}
+
 /* -- the session: start, end, and the service's word ---------------------- */
 
 /* The session's settings (userdb fields and the site's settings). */
@@ -1072,20 +1122,25 @@ static void dms_session_user_deinit(struct mail_user *user)
 {
 	struct dms_session_user *suser = dms_suser(user);
 
+	const char *reason, *how = dms_session_client_end(&reason);
+
 	dms_session_flush(suser);
+	if (suser->end_how != NULL) {
+		how = suser->end_how;
+		reason = NULL;
+	}
 	if (suser->output != NULL || suser->end_how != NULL) {
 		e_debug(event_create_passthrough(user->event)->
 			set_name("dms_master_session_finished")->
 			add_str("master", suser->master)->
-			add_str("how", suser->end_how == NULL ? "client" :
-				suser->end_how)->
+			add_str("how", how)->add_str("reason", reason)->
 			add_int("messages_read", suser->messages_read)->
 			add_int("messages_changed", suser->messages_changed)->
 			event(), "dms_session: session of %s finished",
 			suser->master);
 	}
 	if (!suser->ending) {
-		const char *fields[] = { "END", "client", NULL };
+		const char *fields[] = { "END", how, reason, NULL };
 		dms_session_send(suser, fields);
 	}
 	dms_session_close(suser);
@@ -1221,6 +1276,9 @@ static void dms_session_mail_user_created(struct mail_user *user)
 	}
 	suser->to_flush = timeout_add(suser->flush_interval * 1000,
 				      dms_session_flush_timeout, suser);
+	/* a line of an earlier session of this process is not this one's */
+	i_free(dms_session_disconnect_reason);
+	dms_session_info_handler_install();
 	e_debug(event_create_passthrough(user->event)->
 		set_name("dms_master_session_started")->
 		add_str("master", suser->master)->
@@ -1246,6 +1304,9 @@ void dms_session_plugin_init(struct module *module)
 
 void dms_session_plugin_deinit(void)
 {
+	if (dms_session_prev_info_handler != NULL)
+		i_set_info_handler(dms_session_prev_info_handler);
+	i_free(dms_session_disconnect_reason);
 	mail_storage_hooks_remove(&dms_session_mail_storage_hooks);
 #ifdef DMS_DOVECOT_24
 	notify_unregister(&dms_session_notify_ctx);

@@ -38,9 +38,9 @@
                                      a session that cannot be recorded is
                                      refused)
      REC    EVENT KEY VALUE ...     a record (dms-session-record.h)
-     END    HOW                     the session ends from the client's
-                                    side ("client": LOGOUT, QUIT or the
-                                    connection closed)
+     END    HOW [REASON]            the session ends from the client's
+                                    side: logout (LOGOUT, QUIT),
+                                    disconnect (Dovecot's reason), ended
    and from here to the plugin:
      KICK   HOW REASON              end the session (kicked, revoked)
    Admin protocol: KICK MASTER -> OK <sessions told>. */
@@ -395,7 +395,19 @@ dms_session_plugin_input(struct dms_session_conn *c, const char *const *args)
 		return 1;
 	}
 	if (strcmp(args[0], "END") == 0 && args[1] != NULL) {
-		dms_session_finish(c, "client");
+		static const char *const client_ends[] = {
+			"logout", "disconnect", "ended", NULL
+		};
+
+		if (!str_array_find(client_ends, args[1]) ||
+		    (args[2] != NULL &&
+		     strlen(args[2]) > DMS_SESSION_VALUE_MAX)) {
+			e_error(c->conn.event, "Invalid END");
+			return -1;
+		}
+		if (c->end_reason == NULL && args[2] != NULL)
+			c->end_reason = i_strdup(args[2]);
+		dms_session_finish(c, args[1]);
 		return 1;
 	}
 	e_error(c->conn.event, "Unknown command %s", args[0]);

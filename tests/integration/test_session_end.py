@@ -120,7 +120,7 @@ def test_store_change_ends_the_masters_sessions(server, change):
     still_open(backup)
     assert not any(r["master"] == "backup" and
                    r["event"] == "dms_master_session_finished" and
-                   r["how"] != "client" for r in server.session_records())
+                   r["how"] != "logout" for r in server.session_records())
 
 
 def test_expiry_passing_ends_the_session(server):

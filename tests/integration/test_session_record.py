@@ -140,7 +140,7 @@ def test_imap_summary(server):
     end = records[-1]
     assert end["event"] == "dms_master_session_finished"
     assert (end["how"], end["messages_read"], end["messages_changed"]) == (
-        "client", 1, 3)
+        "logout", 1, 3)
     # never the content or the subject
     text = open(server.audit).read()
     assert "secret subject" not in text and "secret body" not in text
@@ -157,16 +157,28 @@ def test_events_counted_by_dovecot_stats():
         deadline = time.monotonic() + TIMEOUT
         while True:
             counts = stats_counts(s)
-            if counts.get("dms_master_sessions_client") == 1 or \
+            if counts.get("dms_master_sessions_logout") == 1 or \
                     time.monotonic() > deadline:
                 break
             time.sleep(0.1)
         assert counts["dms_master_sessions"] == 1, counts
-        assert counts["dms_master_sessions_client"] == 1, counts
+        assert counts["dms_master_sessions_logout"] == 1, counts
         assert counts["dms_master_session_mailboxes_select"] == 1, counts
         assert counts["dms_master_session_mailboxes_status"] == 1, counts
     finally:
         s.cleanup()
+
+
+def test_disconnect_without_logout(server):
+    """A client that goes away without LOGOUT: "disconnect", with
+    Dovecot's reason."""
+    imap = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=TIMEOUT)
+    imap.login(*MASTER)
+    imap.select("INBOX")
+    imap.shutdown()
+    records = server.wait_session_records(finished)
+    assert records[-1]["how"] == "disconnect", records[-1]
+    assert records[-1]["reason"].startswith("Connection closed")
 
 
 def test_flags_only_is_not_a_read(server):
@@ -220,7 +232,7 @@ def test_pop3(messages_server):
     actions = [r["action"] for r in records
                if r["event"] == "dms_master_session_message"]
     assert "read_body" in actions
-    assert records[-1]["how"] == "client"
+    assert records[-1]["how"] == "logout"
 
 
 def imap_pid(server, mark):

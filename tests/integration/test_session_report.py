@@ -79,7 +79,7 @@ def test_report_json_matches_the_sessions(server):
     assert (admin["logins_accepted"], admin["logins_refused"],
             admin["refused_by_rule"], admin["sessions"]) == (
         2, 1, {"password": 1}, 2)
-    assert admin["sessions_ended"] == {"client": 2}
+    assert admin["sessions_ended"] == {"logout": 2}
     assert sorted(admin["mailboxes"]) == ["user@example.com Archive",
                                           "user@example.com INBOX"]
     # one message read in each mailbox; flagged, created, copied
@@ -110,7 +110,7 @@ def test_report_text_since_and_rotated_files(server):
     assert "Access review of %s (2 files)" % server.audit in text
     assert "\nadmin\n" in text
     assert "  logins: 3 accepted, 1 refused (password 1)\n" in text
-    assert "  sessions: 2 (client 2)\n" in text
+    assert "  sessions: 2 (logout 2)\n" in text
     assert ("  mailboxes opened: user@example.com INBOX, "
             "user@example.com Archive\n") in text
     assert "  messages: 2 read, 3 changed\n" in text
