@@ -66,6 +66,8 @@ static const struct {
 	{ "seconds", DMS_SESSION_FIELD_NUMBER },
 	{ "messages_read", DMS_SESSION_FIELD_NUMBER },
 	{ "messages_changed", DMS_SESSION_FIELD_NUMBER },
+	/* what Dovecot's logout line says the session sent its client */
+	{ "bytes_out", DMS_SESSION_FIELD_NUMBER },
 };
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))

@@ -166,7 +166,7 @@ static struct notify_context *dms_session_notify_ctx;
    handler is wrapped to see that line, and passes it on unchanged. */
 #define DMS_SESSION_DISCONNECTED_FORMAT "Disconnected: %s %s"
 static failure_callback_t *dms_session_prev_info_handler;
-static char *dms_session_disconnect_reason;
+static char *dms_session_disconnect_reason, *dms_session_disconnect_stats;
 
 /* The session's record, also for the users Dovecot makes inside it for
    shared mailboxes (whose creator is the session's user). */
@@ -924,7 +924,10 @@ dms_session_info_handler(const struct failure_context *ctx,
 
 		va_copy(copy, args);
 		i_free(dms_session_disconnect_reason);
+		i_free(dms_session_disconnect_stats);
 		dms_session_disconnect_reason =
+			i_strdup(va_arg(copy, const char *));
+		dms_session_disconnect_stats =
 			i_strdup(va_arg(copy, const char *));
 		va_end(copy);
 	}
@@ -940,6 +943,43 @@ static void dms_session_info_handler_install(void)
 	i_get_failure_handlers(&fatal, &error, &info, &debug);
 	dms_session_prev_info_handler = info;
 	i_set_info_handler(dms_session_info_handler);
+}
+
+/* The value of NAME= in Dovecot's logout statistics, or 0. */
+static uoff_t dms_session_stat(const char *stats, const char *name,
+			       bool after_slash)
+{
+	const char *p = stats;
+	uoff_t value = 0;
+	size_t len = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		if (p == stats || p[-1] == ' ' || p[-1] == ',') {
+			p += len;
+			if (after_slash && (p = strchr(p, '/')) != NULL)
+				p++;
+			if (p != NULL && str_parse_uoff(p, &value, &p) < 0)
+				value = 0;
+			return value;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+/* The bytes the session sent its client, as Dovecot's logout line says
+   them with the default formats: imap's out=, pop3's RETR and TOP bytes
+   (retr=N/BYTES, top=N/BYTES). 0: not in the line. */
+static uoff_t dms_session_bytes_out(void)
+{
+	const char *stats = dms_session_disconnect_stats;
+
+	if (stats == NULL)
+		return 0;
+	if (strstr(stats, "out=") != NULL)
+		return dms_session_stat(stats, "out=", FALSE);
+	return dms_session_stat(stats, "retr=", TRUE) +
+		dms_session_stat(stats, "top=", TRUE);
 }
 
 /* "logout", "disconnect" (with Dovecot's reason), or "ended" when the
@@ -1140,7 +1180,10 @@ static void dms_session_user_deinit(struct mail_user *user)
 			suser->master);
 	}
 	if (!suser->ending) {
-		const char *fields[] = { "END", how, reason, NULL };
+		const char *fields[] = {
+			"END", how, dec2str(dms_session_bytes_out()), reason,
+			NULL
+		};
 		dms_session_send(suser, fields);
 	}
 	dms_session_close(suser);
@@ -1278,6 +1321,7 @@ static void dms_session_mail_user_created(struct mail_user *user)
 				      dms_session_flush_timeout, suser);
 	/* a line of an earlier session of this process is not this one's */
 	i_free(dms_session_disconnect_reason);
+	i_free(dms_session_disconnect_stats);
 	dms_session_info_handler_install();
 	e_debug(event_create_passthrough(user->event)->
 		set_name("dms_master_session_started")->
@@ -1307,6 +1351,7 @@ void dms_session_plugin_deinit(void)
 	if (dms_session_prev_info_handler != NULL)
 		i_set_info_handler(dms_session_prev_info_handler);
 	i_free(dms_session_disconnect_reason);
+	i_free(dms_session_disconnect_stats);
 	mail_storage_hooks_remove(&dms_session_mail_storage_hooks);
 #ifdef DMS_DOVECOT_24
 	notify_unregister(&dms_session_notify_ctx);

@@ -38,7 +38,7 @@
                                      a session that cannot be recorded is
                                      refused)
      REC    EVENT KEY VALUE ...     a record (dms-session-record.h)
-     END    HOW [REASON]            the session ends from the client's
+     END    HOW BYTES_OUT [REASON]  the session ends from the client's
                                     side: logout (LOGOUT, QUIT),
                                     disconnect (Dovecot's reason), ended
    and from here to the plugin:
@@ -97,7 +97,7 @@ struct dms_session_conn {
 	/* the mailboxes opened or changed, for the notice */
 	ARRAY(char *) mailboxes;
 	/* totals for the finished record */
-	uint64_t messages_read, messages_changed;
+	uint64_t messages_read, messages_changed, bytes_out;
 	/* set when this side ended the session */
 	const char *end_how;
 	char *end_reason;
@@ -311,6 +311,10 @@ static void dms_session_finish(struct dms_session_conn *c, const char *how)
 	ADD("messages_read", value);
 	value = dec2str(c->messages_changed);
 	ADD("messages_changed", value);
+	if (c->bytes_out > 0) {
+		value = dec2str(c->bytes_out);
+		ADD("bytes_out", value);
+	}
 #undef ADD
 	array_append_zero(&kv);
 	if (dms_session_record(c, "dms_master_session_finished",
@@ -399,14 +403,18 @@ dms_session_plugin_input(struct dms_session_conn *c, const char *const *args)
 			"logout", "disconnect", "ended", NULL
 		};
 
-		if (!str_array_find(client_ends, args[1]) ||
-		    (args[2] != NULL &&
-		     strlen(args[2]) > DMS_SESSION_VALUE_MAX)) {
+		uint64_t bytes;
+
+		if (!str_array_find(client_ends, args[1]) || args[2] == NULL ||
+		    str_to_uint64(args[2], &bytes) < 0 ||
+		    (args[3] != NULL &&
+		     strlen(args[3]) > DMS_SESSION_VALUE_MAX)) {
 			e_error(c->conn.event, "Invalid END");
 			return -1;
 		}
-		if (c->end_reason == NULL && args[2] != NULL)
-			c->end_reason = i_strdup(args[2]);
+		c->bytes_out = bytes;
+		if (c->end_reason == NULL && args[3] != NULL)
+			c->end_reason = i_strdup(args[3]);
 		dms_session_finish(c, args[1]);
 		return 1;
 	}

@@ -141,6 +141,9 @@ def test_imap_summary(server):
     assert end["event"] == "dms_master_session_finished"
     assert (end["how"], end["messages_read"], end["messages_changed"]) == (
         "logout", 1, 3)
+    # what Dovecot's logout line says the session sent (imap's out=):
+    # the message twice and the answers around it
+    assert end["bytes_out"] > 2 * boxes["INBOX"]["bytes"]
     # never the content or the subject
     text = open(server.audit).read()
     assert "secret subject" not in text and "secret body" not in text
@@ -233,6 +236,11 @@ def test_pop3(messages_server):
                if r["event"] == "dms_master_session_message"]
     assert "read_body" in actions
     assert records[-1]["how"] == "logout"
+    # pop3's RETR and TOP bytes from its logout line: the message once
+    # at least
+    maildir = os.path.join(server.tmp, "mail", "example.com", "user", "cur")
+    size = os.path.getsize(os.path.join(maildir, os.listdir(maildir)[0]))
+    assert records[-1]["bytes_out"] >= size
 
 
 def imap_pid(server, mark):
