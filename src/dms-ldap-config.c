@@ -21,12 +21,12 @@
 
 const char *const dms_ldap_attr_keys[DMS_LDAP_ATTR_COUNT] = {
 	"name", "password", "allow", "services", "read_only", "expires",
-	"disabled",
+	"disabled", "record", "notify_owner",
 };
 /* the shipped schema (ldap/dms-master.schema) */
 const char *const dms_ldap_attr_defaults[DMS_LDAP_ATTR_COUNT] = {
 	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
-	"dmsExpires", "dmsDisabled",
+	"dmsExpires", "dmsDisabled", "dmsRecord", "dmsNotifyOwner",
 };
 
 void dms_ldap_error(char *error, size_t size, const char *fmt, ...)

@@ -26,9 +26,16 @@ enum dms_ldap_attr {
 	DMS_LDAP_ATTR_READ_ONLY,
 	DMS_LDAP_ATTR_EXPIRES,
 	DMS_LDAP_ATTR_DISABLED,
+	/* optional: choices that limit nothing (dms_record,
+	   dms_notify_owner); absent, the site's settings apply */
+	DMS_LDAP_ATTR_RECORD,
+	DMS_LDAP_ATTR_NOTIFY_OWNER,
 
 	DMS_LDAP_ATTR_COUNT
 };
+/* the policy attributes every master entry must carry: ALLOW up to
+   here */
+#define DMS_LDAP_ATTR_REQUIRED_END DMS_LDAP_ATTR_RECORD
 
 struct dms_ldap_config {
 	/* space-separated ldap:// or ldaps:// URIs, tried in order */

@@ -171,10 +171,11 @@ static int conn_read_base(struct dms_ldap_conn *conn, const char *dn,
 	return 0;
 }
 
-/* Every attribute the settings file names must be in the directory's
-   schema: a misspelt attr_* name would read as an attribute no entry
-   has, and a policy attribute no entry has refuses every master with a
-   line that names the entry, not the typo. */
+/* Every required attribute the settings file names must be in the
+   directory's schema: a misspelt attr_* name would read as an attribute
+   no entry has, and a policy attribute no entry has refuses every master
+   with a line that names the entry, not the typo. (The optional ones,
+   dmsRecord and dmsNotifyOwner, limit nothing.) */
 static int conn_check_schema(struct dms_ldap_conn *conn,
 			     const struct timespec *deadline,
 			     char *error, size_t error_size)
@@ -218,7 +219,9 @@ static int conn_check_schema(struct dms_ldap_conn *conn,
 						      types[j]->bv_len,
 						      config->attrs[i]);
 		}
-		if (!found) {
+		/* an optional attribute a directory with 0.2.0's schema
+		   lacks: no master has it, the site's settings apply */
+		if (!found && i < DMS_LDAP_ATTR_REQUIRED_END) {
 			dms_ldap_error(error, error_size, "LDAP (%s): attr_%s "
 				       "= %s: no such attribute type in the "
 				       "directory's schema (%s)", config->uris,

@@ -10,7 +10,7 @@
 /* the options these attributes become, by enum dms_ldap_attr */
 static const char *const option_keys[DMS_LDAP_ATTR_COUNT] = {
 	NULL, NULL, "dms_allow", "dms_services", "dms_read_only",
-	"dms_expires", "dms_disabled",
+	"dms_expires", "dms_disabled", "dms_record", "dms_notify_owner",
 };
 
 /* Bytes that could change how the line is read: field and option
@@ -118,6 +118,7 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 	switch (attr) {
 	case DMS_LDAP_ATTR_READ_ONLY:
 	case DMS_LDAP_ATTR_DISABLED:
+	case DMS_LDAP_ATTR_NOTIFY_OWNER:
 		/* RFC 4517 Boolean */
 		if (value_is(v, "TRUE"))
 			ret |= line_append_str(line, "yes");
@@ -195,7 +196,7 @@ int dms_ldap_entry_line(const char *name, const struct dms_ldap_entry *entry,
 			 "control character or '|'");
 		return -1;
 	}
-	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_COUNT; i++) {
+	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_REQUIRED_END; i++) {
 		if (entry->attrs[i].count == 0) {
 			/* absent, or hidden from the reader by an ACL: the
 			   two look the same, so neither is "no limit" */
@@ -218,6 +219,10 @@ int dms_ldap_entry_line(const char *name, const struct dms_ldap_entry *entry,
 		return -1;
 	}
 	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_COUNT; i++) {
+		/* an optional attribute that is absent: the site's default */
+		if (i >= DMS_LDAP_ATTR_REQUIRED_END &&
+		    entry->attrs[i].count == 0)
+			continue;
 		if (append_option(&line, i, &entry->attrs[i], &err) < 0) {
 			free(line.data);
 			snprintf(error, error_size, "%s: %s", attr_names[i],

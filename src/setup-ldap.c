@@ -237,6 +237,21 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	CHANGE(DMS_LDAP_ATTR_READ_ONLY, opts->read_only, yes);
 	CHANGE(DMS_LDAP_ATTR_DISABLED, opts->disabled, yes);
 #undef CHANGE
+	/* the optional choices: set, or removed (an empty REPLACE) for the
+	   site's default */
+	static const char *const none[] = { NULL };
+	const char *record_values[] = {
+		dms_policy_record_name(policy.record), NULL };
+	if (opts->record_flag == SETUP_FLAG_SET)
+		values[DMS_LDAP_ATTR_RECORD] = record_values;
+	else if (opts->record_flag == SETUP_FLAG_CLEAR)
+		values[DMS_LDAP_ATTR_RECORD] = none;
+	if (opts->notify_owner == SETUP_NOTIFY_YES)
+		values[DMS_LDAP_ATTR_NOTIFY_OWNER] = yes;
+	else if (opts->notify_owner == SETUP_NOTIFY_NO)
+		values[DMS_LDAP_ATTR_NOTIFY_OWNER] = no;
+	else if (opts->notify_owner == SETUP_NOTIFY_DEFAULT)
+		values[DMS_LDAP_ATTR_NOTIFY_OWNER] = none;
 	if (hash != NULL)
 		values[DMS_LDAP_ATTR_PASSWORD] = hash_values;
 
@@ -244,7 +259,7 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	/* an entry written by 0.1.0, without some policy attributes: they
 	   are filled in "no limit", which the module then reads as it did */
 	for (unsigned int i = DMS_LDAP_ATTR_ALLOW; ret >= 0 &&
-	     i < DMS_LDAP_ATTR_COUNT; i++) {
+	     i < DMS_LDAP_ATTR_REQUIRED_END; i++) {
 		if (values[i] != NULL || (!add && (present & (1U << i)) != 0))
 			continue;
 		values[i] = neutral[i];

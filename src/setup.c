@@ -267,17 +267,6 @@ static int cmd_set(struct setup *s, const struct account_kind *kind,
 		setup_options_free(&opts);
 		return EXIT_USAGE;
 	}
-	if (s->ldap_path != NULL &&
-	    (opts.record_flag != SETUP_FLAG_UNCHANGED ||
-	     opts.notify_owner != SETUP_NOTIFY_UNCHANGED)) {
-		/* the directory has no attributes for them (yet): refused
-		   rather than dropped */
-		error_msg(s, "--record and --notify-owner are not kept in "
-			  "LDAP: masters kept there follow the site's "
-			  "dms_session_record and the dms-session service's -n");
-		setup_options_free(&opts);
-		return EXIT_USAGE;
-	}
 	if (argc < 1 || argc > 2) {
 		kind_usage(stderr, s->prog, kind);
 		setup_options_free(&opts);

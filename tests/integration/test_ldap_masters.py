@@ -570,7 +570,7 @@ def test_ldif_says_what_the_schema_says():
         schema = defs(f.read(), ["attributetype", "objectclass"])
     with open(os.path.join(TOP, "ldap", "dms-master.ldif")) as f:
         ldif = defs(f.read(), ["olcAttributeTypes", "olcObjectClasses"])
-    assert len(schema) == 6 and schema == ldif
+    assert len(schema) == 8 and schema == ldif
 
 
 # -- the setup CLI against LDAP ---------------------------------------------
@@ -832,11 +832,33 @@ def test_sessions_end_when_ldap_access_ends(make_dovecot, slapd):
     report = json.loads(out.stdout)
     assert "ender" in report["no_expiry"] and "admin" in report["no_expiry"]
     assert {m["name"] for m in report["masters"]} >= {"ender", "admin"}
-    # the per-master choices of the session record are not attributes:
-    # refused, not dropped
-    for option in ("--record=messages", "--notify-owner"):
-        out = subprocess.run([SETUP, "--ldap", d.store, "dovecot-master",
-                              "update", "admin", option],
-                             capture_output=True, text=True, timeout=TIMEOUT)
-        assert out.returncode == 2, out.stderr
-        assert "not kept in LDAP" in out.stderr
+
+
+def test_session_choices_kept_in_ldap(make_dovecot, slapd, cli):
+    """--record and --notify-owner write the optional dmsRecord and
+    dmsNotifyOwner; the session gets the level; the "default" choices
+    remove them (the site's settings again)."""
+    slapd.add_master("chooser", slapd.hashed)
+    d = ldap_dovecot(make_dovecot, slapd, "master")
+    rc, _, err = cli("dovecot-master", "update", "chooser",
+                     "--record=messages", "--notify-owner")
+    assert rc == 0, err
+    listed = [line for line in cli("dovecot-master", "list")[1].splitlines()
+              if line.startswith("* chooser")]
+    assert listed == ["* chooser dms_record=messages dms_notify_owner=yes"]
+    assert d.imap_login(TARGET + "*chooser", PW)[0] == "OK"
+    records = d.wait_session_records(lambda rs: any(
+        r["event"] == "dms_master_session_started" and
+        r["master"] == "chooser" for r in rs))
+    assert [r["level"] for r in records
+            if r["master"] == "chooser" and
+            r["event"] == "dms_master_session_started"] == ["messages"]
+    rc, _, err = cli("dovecot-master", "update", "chooser", "--no-record",
+                     "--default-notify-owner")
+    assert rc == 0, err
+    listed = [line for line in cli("dovecot-master", "list")[1].splitlines()
+              if line.startswith("* chooser")]
+    assert listed == ["* chooser"]
+    attrs = slapd.search(dn("chooser"), "(objectClass=*)", "dmsRecord",
+                         "dmsNotifyOwner")
+    assert "dmsRecord" not in attrs and "dmsNotifyOwner" not in attrs

@@ -166,7 +166,7 @@ static void entry_set(struct dms_ldap_entry *e, enum dms_ldap_attr attr,
 /* the shipped schema's names, for the messages */
 static const char *const attr_names[DMS_LDAP_ATTR_COUNT] = {
 	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
-	"dmsExpires", "dmsDisabled",
+	"dmsExpires", "dmsDisabled", "dmsRecord", "dmsNotifyOwner",
 };
 
 /* Every policy attribute at its "no limit" value, as setup writes them. */
@@ -234,6 +234,36 @@ START_TEST(test_entry_line)
 	ck_assert(entry->policy->has_expires);
 	dms_store_free(&store);
 	free(line);
+
+	/* the optional choices, when present */
+	static const struct dms_ldap_value messages[] = { V("messages") };
+	static const struct dms_ldap_value yes[] = { V("TRUE") };
+	entry_complete(&e);
+	entry_set(&e, DMS_LDAP_ATTR_RECORD, messages, 1);
+	entry_set(&e, DMS_LDAP_ATTR_NOTIFY_OWNER, yes, 1);
+	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
+					     error, sizeof(error)), 1);
+	ck_assert_str_eq(line, "admin|" HASH "|dms_read_only=no "
+			 "dms_disabled=no dms_record=messages "
+			 "dms_notify_owner=yes");
+	store = dms_store_new_from_buffer(line, strlen(line),
+					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &entry), 1);
+	ck_assert_int_eq(entry->policy->record, DMS_POLICY_RECORD_MESSAGES);
+	ck_assert_int_eq(entry->policy->notify_owner, DMS_POLICY_NOTIFY_YES);
+	dms_store_free(&store);
+	free(line);
+	/* a level the policy does not know: the store's parser refuses the
+	   line (the module: no such master, logged) */
+	static const struct dms_ldap_value all[] = { V("all") };
+	entry_set(&e, DMS_LDAP_ATTR_RECORD, all, 1);
+	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
+					     error, sizeof(error)), 1);
+	store = dms_store_new_from_buffer(line, strlen(line),
+					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &entry), 0);
+	dms_store_free(&store);
+	free(line);
 }
 END_TEST
 
@@ -264,6 +294,9 @@ static const struct {
 	{ DMS_LDAP_ATTR_READ_ONLY, { V("") }, 0, "no dmsReadOnly attribute" },
 	{ DMS_LDAP_ATTR_EXPIRES, { V("") }, 0, "no dmsExpires attribute" },
 	{ DMS_LDAP_ATTR_DISABLED, { V("") }, 0, "no dmsDisabled attribute" },
+	/* the optional ones: absent is fine, a bad value is not */
+	{ DMS_LDAP_ATTR_NOTIFY_OWNER, { V("yes") }, 1, "TRUE or FALSE" },
+	{ DMS_LDAP_ATTR_RECORD, { V("summary"), V("messages") }, 2, "several" },
 };
 
 START_TEST(test_entry_refused)
