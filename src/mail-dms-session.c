@@ -314,23 +314,21 @@ static void dms_session_flush(struct dms_session_user *suser)
 		(void)o_stream_flush(suser->output);
 }
 
-static void dms_session_flush_timeout(struct dms_session_user *suser)
-{
-	dms_session_flush(suser);
-}
-
 /* Messages level: the record of one message read or changed, as a
    line for the service, and the same as a Dovecot event. TO: the mailbox
-   a copy went to. */
+   a copy went to. NAME_IT: with its Message-ID and INTERNALDATE (looked
+   up here), else by UID alone. */
 static const char *
 dms_session_message_line(struct dms_session_user *suser, struct mail *mail,
-			 const char *action, const char *to)
+			 const char *action, const char *to, bool name_it)
 {
 	const char *message_id = NULL, *date = NULL;
 	string_t *line = t_str_new(256);
 	struct tm *tm;
 	time_t received;
 
+	if (!name_it)
+		goto format;
 	/* these lookups are this plugin's own, not the client's reads */
 	suser->not_a_read++;
 	if (mail_get_first_header(mail, "Message-ID", &message_id) <= 0)
@@ -347,7 +345,7 @@ dms_session_message_line(struct dms_session_user *suser, struct mail *mail,
 				       tm->tm_sec);
 	}
 	suser->not_a_read--;
-
+format:
 	str_append(line, "REC\tdms_master_session_message\tmailbox\t");
 	str_append_tabescaped(line, mailbox_get_vname(mail->box));
 	if (mail->uid != 0)
@@ -396,17 +394,11 @@ static const char *dms_session_read_begin(struct mail *mail, bool body)
 	    seq_range_exists(body ? &mbox->body_uids : &mbox->header_uids,
 			     mail->uid))
 		return NULL;
-	if (seq_range_exists(&mbox->read_uids, mail->uid)) {
-		string_t *line = t_str_new(128);
-
-		str_append(line, "REC\tdms_master_session_message\tmailbox\t");
-		str_append_tabescaped(line, mailbox_get_vname(mail->box));
-		str_printfa(line, "\tuid\t%u\taction\t%s\n", mail->uid,
-			    body ? "read_body" : "read_header");
-		return str_c(line);
-	}
+	/* named once: a message already read in the session by UID */
 	return dms_session_message_line(suser, mail, body ? "read_body" :
-					"read_header", NULL);
+					"read_header", NULL,
+					!seq_range_exists(&mbox->read_uids,
+							  mail->uid));
 }
 
 /* A read handed out: counted once per message and session; LINE from
@@ -771,7 +763,8 @@ dms_session_txn_add(void *_txn, struct mail *mail, enum dms_counter counter,
 	}
 	T_BEGIN {
 		const char *line = p_strdup(txn->pool,
-			dms_session_message_line(suser, mail, action, to));
+			dms_session_message_line(suser, mail, action, to,
+						 TRUE));
 
 		array_push_back(&txn->messages, &line);
 	} T_END;
@@ -1318,7 +1311,7 @@ static void dms_session_mail_user_created(struct mail_user *user)
 		return;
 	}
 	suser->to_flush = timeout_add(suser->flush_interval * 1000,
-				      dms_session_flush_timeout, suser);
+				      dms_session_flush, suser);
 	/* a line of an earlier session of this process is not this one's */
 	i_free(dms_session_disconnect_reason);
 	i_free(dms_session_disconnect_stats);

@@ -128,6 +128,17 @@ static int64_t now_usec(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+/* The pending records in Dovecot's log, one line per record. */
+static void dms_session_log_pending(void)
+{
+	const char *const *lines = t_strsplit(str_c(pending), "\n");
+
+	for (; *lines != NULL; lines++) {
+		if (**lines != '\0')
+			e_info(dms_session_event, "%s", *lines);
+	}
+}
+
 /* Write what is pending. Returns 0, or -1 (logged) when the audit file
    cannot be written: the lines then go to Dovecot's log, so that nothing
    is lost. */
@@ -140,23 +151,12 @@ static int dms_session_write(void)
 	if (str_len(pending) == 0)
 		return 0;
 	if (audit_file == NULL) {
-		/* one log line per record, without the newline */
-		const char *const *lines =
-			t_strsplit(str_c(pending), "\n");
-		for (; *lines != NULL; lines++) {
-			if (**lines != '\0')
-				e_info(dms_session_event, "%s", *lines);
-		}
+		dms_session_log_pending();
 	} else if (dms_audit_append(audit_file, &audit_trust,
 				    str_c(pending), &error) < 0) {
 		e_error(dms_session_event, "audit file %s: %s "
 			"(the records follow here)", audit_file, error);
-		const char *const *lines =
-			t_strsplit(str_c(pending), "\n");
-		for (; *lines != NULL; lines++) {
-			if (**lines != '\0')
-				e_info(dms_session_event, "%s", *lines);
-		}
+		dms_session_log_pending();
 		ret = -1;
 	}
 	str_truncate(pending, 0);
