@@ -8,6 +8,7 @@ import json
 import os
 import poplib
 import pty
+import re
 import select
 import shutil
 import signal
@@ -53,6 +54,8 @@ ARGS24 = {"separator": "dms_master_separator",
           "default_services": "dms_master_default_services",
           "audit_file": "dms_master_audit_file",
           "store": "dms_master_store",
+          "protected": "dms_master_protected",
+          "ports": "dms_master_ports",
           "scheme": "default_password_scheme",
           "blocking": "use_worker"}
 
@@ -520,6 +523,27 @@ class Dovecot:
             time.sleep(0.05)
         return False
 
+    def wait_log_re(self, mark, pattern, timeout=TIMEOUT):
+        """The first match of PATTERN in the log since MARK, waiting for
+        it as wait_log does; None when it did not come."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.log_since(mark))
+            if m or time.monotonic() >= deadline:
+                return m
+            time.sleep(0.05)
+
+    def log_settled(self, mark=0):
+        """The log since MARK once all the auth process wrote before now is
+        in it. The log process gets each process's lines in order, so a
+        probe login's audit line is behind all earlier ones (file store:
+        the passdb runs in the auth process)."""
+        probe = "probe%d" % time.monotonic_ns()
+        self.doveadm_auth_test("probe@example.com*" + probe, "x")
+        assert self.wait_log(mark, "master=%s " % probe), \
+            self.log_since(mark)
+        return self.log_since(mark)
+
     def wait_auth_fatal(self, login=("user@example.com*admin", "top-secret"),
                         timeout=3 * TIMEOUT):
         """Whether the auth process refused to start with a "Fatal:
@@ -553,9 +577,10 @@ class Dovecot:
         raise RuntimeError("no auth process")
 
     # -- clients ----------------------------------------------------------
-    def imap_login(self, user, password):
+    def imap_login(self, user, password, port=None):
         """Returns ("OK", inbox subjects) or ("NO", server's text)."""
-        imap = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=TIMEOUT)
+        imap = imaplib.IMAP4("127.0.0.1", port or self.imap_port,
+                             timeout=TIMEOUT)
         try:
             imap.login(user, password)
         except imaplib.IMAP4.error as e:
@@ -583,9 +608,10 @@ class Dovecot:
             imap.shutdown()
             return "NO", str(e)
 
-    def pop3_login(self, user, password):
+    def pop3_login(self, user, password, port=None):
         """Returns ("OK", message count) or ("NO", server's text)."""
-        pop = poplib.POP3("127.0.0.1", self.pop3_port, timeout=TIMEOUT)
+        pop = poplib.POP3("127.0.0.1", port or self.pop3_port,
+                          timeout=TIMEOUT)
         try:
             pop.user(user)
             pop.pass_(password)
@@ -596,11 +622,14 @@ class Dovecot:
         pop.quit()
         return "OK", count
 
-    def doveadm_auth_test(self, user, password, service="imap"):
+    def doveadm_auth_test(self, user, password, service="imap",
+                          fields=()):
+        """FIELDS: more auth request fields, e.g. "lport=143"."""
         # 2.4 calls the service "protocol"
         field = pick("service=", "protocol=") + service
+        extra = [a for f in fields for a in ("-x", f)]
         out = subprocess.run(["doveadm", "-c", self.conf, "auth", "test",
-                              "-x", field, user, password],
+                              "-x", field] + extra + [user, password],
                              capture_output=True, text=True, timeout=TIMEOUT)
         return out.returncode, out.stdout + out.stderr
 

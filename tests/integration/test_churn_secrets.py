@@ -96,7 +96,7 @@ def test_no_secrets_in_log_at_verbose_debug(make_dovecot):
     d.imap_login(TARGET + "*nobody", "Other-guess-88")
     d.imap_login(TARGET + "*badscheme", "plain-stored-secret")
     d.doveadm_auth_test(TARGET + "*admin", secret)
-    log = d.log()
+    log = d.log_settled()
     assert "auth: Debug:" in log  # debug logging was on
     for s in (secret, "Wrong-guess-77", "Other-guess-88",
               "plain-stored-secret", h.split("$")[-1], h.split("$")[2]):

@@ -79,7 +79,8 @@ def test_plain_default_scheme_counts_as_unset(make_dovecot, scheme_args):
     d.start()
     assert d.imap_login(TARGET + "*admin", "top-secret")[0] == "OK"
     assert_auth_failure(d.imap_login(TARGET + "*plain", "top-secret"))
-    assert "password hash is not of its scheme's form" in d.log(), d.log()
+    assert d.wait_log(0, "password hash is not of its scheme's form"), \
+        d.log()
     assert "Fatal" not in d.log(), d.log()
 
 
@@ -128,11 +129,11 @@ def test_store_missing_at_start(make_dovecot, mode):
     d.start()
     status, text = d.imap_login(TARGET + "*admin", "top-secret")
     assert status == "NO" and "UNAVAILABLE" in text, text
-    assert "master logins fail until the store can be read" in d.log()
+    assert d.wait_log(0, "master logins fail until the store can be read")
     assert d.imap_login(TARGET, "secret")[0] == "OK"
     d.write_masters(MASTERS)
     assert d.imap_login(TARGET + "*admin", "top-secret")[0] == "OK"
-    assert "(store readable again)" in d.log()
+    assert d.wait_log(0, "(store readable again)"), d.log()
 
 
 def _fatal(make_dovecot, mode, expected, **kwargs):

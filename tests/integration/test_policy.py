@@ -369,7 +369,6 @@ def test_audit_records(server):
     assert records[6]["session"] == records[7]["session"] == \
         records[8]["session"]
     # the same records in Dovecot's log, with a stable prefix
-    log = server.log_since(mark)
     for stage, master, target, user, service, result, rule, pattern, ro \
             in want:
         line = ("dms_master audit: stage=%s master=%s target=%s"
@@ -382,7 +381,7 @@ def test_audit_records(server):
         line += " result=%s rule=%s" % (result, rule)
         if pattern:
             line += " pattern=" + pattern
-        assert line in log, (line, log)
+        assert server.wait_log(mark, line), (line, server.log_since(mark))
     # ordinary logins are no master logins: no audit record
     n = len(server.audit_records())
     assert server.imap_login(TARGET, "secret")[0] == "OK"
@@ -474,7 +473,8 @@ def test_bad_option_fails_closed(make_dovecot):
                               "admin": ""}, s.hashed))
     s.start()
     assert_auth_failure(s.imap_login(TARGET + "*typo", PW))
-    assert "dovecot-masters.cf:1: typo: dms_alow: unknown option" in s.log()
+    assert s.wait_log(0, "dovecot-masters.cf:1: typo: dms_alow: "
+                      "unknown option"), s.log()
     assert s.imap_login(TARGET + "*admin", PW)[0] == "OK"
 
 

@@ -4,6 +4,7 @@ against a real Dovecot, in both ways of use where both apply."""
 import concurrent.futures
 import os
 import poplib
+import re
 import shutil
 import subprocess
 import threading
@@ -52,7 +53,21 @@ def fallthrough(request, make_dovecot):
 
 
 def n_passdb_asked(server, mark):
-    return "passwd-file(%s*" % TARGET in server.log_since(mark)
+    """Whether the passdb after the module (users_n) was asked since MARK
+    for anything but a probe. The auth process logs in order: once the
+    probe's lookup, which does reach that passdb, is in the log, so is any
+    earlier line. (2.3 names the passdb by its driver, 2.4 by its name.)"""
+    probe = "probe-%d@example.com" % time.monotonic_ns()
+    server.doveadm_auth_test(probe, "wrong")
+    # 2.3: both passdbs are passwd-file(NAME,...); the lookup names the file
+    marker = pick(r"lookup: user=\S* file=\S*/users-n",
+                  r": users_n: Performing passdb lookup")
+    assert server.wait_log_re(mark, pick(
+        r"passwd-file\(%s[,)].*/users-n" % re.escape(probe),
+        r"auth\(%s,[^)]*\): Debug: users_n: " % re.escape(probe))), \
+        server.log_since(mark)
+    return [line for line in server.log_since(mark).splitlines()
+            if re.search(marker, line) and probe not in line]
 
 
 # failed master logins of the target, for every passdb after the module
@@ -162,9 +177,12 @@ def test_store_tempfail_stays_with_dms_master(fallthrough):
 
 
 def test_ordinary_logins_still_reach_later_passdbs(fallthrough):
-    # the control: the %n passdb does answer names without the separator
+    # the control: the %n passdb does answer names without the separator,
+    # and n_passdb_asked() sees it
+    mark = fallthrough.log_mark()
     status, _ = fallthrough.imap_login("user@example.com", "secret")
     assert status == "OK"
+    assert n_passdb_asked(fallthrough, mark), fallthrough.log_since(mark)
     status, _ = fallthrough.imap_login(TARGET + "*admin", PW)
     assert status == "OK"
 
@@ -780,7 +798,7 @@ def test_store_rewritten_in_place_never_widens(make_dovecot, mode):
     assert results and "OK" not in results, results
     # complete again: the master works as before
     assert server.imap_login(TARGET + "*scoped", PW)[0] == "OK"
-    assert "half written" in server.log()
+    assert server.wait_log(0, "half written"), server.log()
 
 
 # -- 6: subscriptions, and read-only that fails closed --------------------
