@@ -329,9 +329,14 @@ static int cmd_policy(int argc, char **argv)
 {
 	char options[] = "dms_allow=support-*@example.org,*@example.com "
 		"dms_services=imap dms_expires=2099-01-01 dms_read_only=yes";
-	char services[] = "imap,pop3", ebuf[128], path[] = "/tmp/dms-audit-XXXXXX";
+	char site_text[] = "dms_services=imap,pop3", ebuf[128];
+	char path[] = "/tmp/dms-audit-XXXXXX";
 	struct dms_policy policy;
-	struct dms_policy_list defaults;
+	struct dms_policy_site site;
+	struct dms_policy_login login = {
+		.target = "user@example.com", .service = "imap",
+		.local_ip = "127.0.0.1", .local_port = 143,
+	};
 	struct dms_audit_record r = {
 		.master = "admin", .target = "user@example.com",
 		.service = "imap", .remote_ip = "127.0.0.1", .result = "ok",
@@ -348,16 +353,16 @@ static int cmd_policy(int argc, char **argv)
 	n = (unsigned int)atoi(argv[2]);
 	if (dms_policy_parse(options, true, &policy, ebuf, sizeof(ebuf),
 			     &error) < 0 ||
-	    dms_policy_parse_services(services, &defaults, &error) < 0 ||
+	    dms_policy_site_parse(site_text, &site, ebuf, sizeof(ebuf),
+				  &error) < 0 ||
 	    (fd = mkstemp(path)) < 0)
 		return 1;
 	close(fd);
 
 	t0 = now();
 	for (unsigned int i = 0; i < n; i++) {
-		allowed += dms_policy_check(&policy, &defaults,
-					    "user@example.com", "imap",
-					    (int64_t)time(NULL), &rule,
+		login.now = (int64_t)time(NULL);
+		allowed += dms_policy_check(&policy, &site, &login, &rule,
 					    &r.pattern);
 	}
 	t_check = now() - t0;

@@ -16,7 +16,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *error, *detail;
 	char ebuf[256], *s = malloc(size + 1), *copy, *nl;
 	enum dms_policy_rule rule;
-	struct dms_policy_list defaults = { "imap\0pop3", 2 };
+	struct dms_policy_site site = {
+		.services = { "imap\0pop3", 2 },
+		.protected = { "ceo@example.com", 1 },
+		.ports = { "10143\0[::1]:993", 2 },
+	};
+	struct dms_policy_login login = {
+		.target = "u@example.com", .service = "imap",
+		.local_ip = "::1", .local_port = 993, .now = 1798761600,
+	};
 
 	memcpy(s, data, size);
 	s[size] = '\0';
@@ -44,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (dms_policy_format(&again, canon3, len + 1) != len ||
 		    strcmp(canon, canon3) != 0)
 			abort();
-		(void)dms_policy_check(&policy, &defaults, "u@example.com",
-				       "imap", 1798761600, &rule, &detail);
+		(void)dms_policy_check(&policy, &site, &login, &rule,
+				       &detail);
 		free(canon);
 		free(canon2);
 		free(canon3);

@@ -335,6 +335,7 @@ dms_master_stage(struct auth_request *request, const char *stage,
 		.user = user,
 	};
 	enum dms_policy_rule rule;
+	int access;
 
 	i_zero(policy_r);
 	master = reply == NULL ? NULL :
@@ -380,9 +381,14 @@ dms_master_stage(struct auth_request *request, const char *stage,
 		return DMS_MASTER_STAGE_REFUSED;
 	}
 	record.read_only = entry->policy->read_only;
-	if (!dms_policy_check(entry->policy, &module->default_services, user,
-			      DMS_REQUEST_SERVICE(request), ioloop_time, &rule,
-			      &record.pattern)) {
+	access = dms_master_access(module, request, master, entry->policy,
+				   user, &record, &rule);
+	if (access < 0) {
+		record.result = "tempfail";
+		(void)dms_master_audit(module, request, &record);
+		return DMS_MASTER_STAGE_TEMPFAIL;
+	}
+	if (access == 0) {
 		record.result = "refused";
 		record.rule = dms_policy_rule_name(rule);
 		e_info(authdb_event(request), "Master %s refused by rule %s: "
@@ -393,14 +399,89 @@ dms_master_stage(struct auth_request *request, const char *stage,
 		*reason_r = dms_policy_refusal(rule);
 		return DMS_MASTER_STAGE_REFUSED;
 	}
-	record.rule = dms_policy_rule_name(rule);
 	record.result = "ok";
 	if (dms_master_audit(module, request, &record) < 0)
 		return DMS_MASTER_STAGE_TEMPFAIL;
+	policy_r->grant = record.grant;
+	policy_r->grant_reason = record.reason;
 	policy_r->read_only = entry->policy->read_only;
 	policy_r->record = entry->policy->record;
 	policy_r->notify_owner = entry->policy->notify_owner;
 	return DMS_MASTER_STAGE_OK;
+}
+
+/* The grants file, re-read when it changed; NULL when it cannot be
+   used (logged): logins that need a grant then fail as temporary
+   failures. */
+static const struct dms_grants *
+dms_master_grants(struct dms_master_passdb_module *module,
+		  struct event *event)
+{
+	const char *error;
+
+	if (dms_grants_refresh(module->grants, &error) < 0) {
+		e_error(event, "passdb dms_master: %s: master logins that need "
+			"a grant fail until it can be read", error);
+		module->grants_failed = TRUE;
+		return NULL;
+	}
+	if (module->grants_failed) {
+		e_info(event, "passdb dms_master: grants file readable again");
+		module->grants_failed = FALSE;
+	}
+	if (dms_grants_skipped(module->grants) > 0) {
+		e_warning(event, "passdb dms_master: %u lines of the grants "
+			  "file are no grants (not in the form setup "
+			  "writes)", dms_grants_skipped(module->grants));
+	}
+	return module->grants;
+}
+
+int dms_master_access(struct dms_master_passdb_module *module,
+		      struct auth_request *request, const char *master,
+		      const struct dms_policy *policy, const char *target,
+		      struct dms_audit_record *record,
+		      enum dms_policy_rule *rule_r)
+{
+	struct dms_policy_login login;
+	const struct dms_grant *grant;
+	bool allowed;
+	int ret;
+
+	dms_master_policy_login(request, target, &login);
+	allowed = dms_policy_check(policy, &module->site, &login, rule_r,
+				   &record->pattern);
+	ret = dms_grant_check(policy, allowed, allowed ? NULL :
+			      dms_master_grants(module, authdb_event(request)),
+			      master, target, login.now, rule_r, &grant);
+	record->rule = dms_policy_rule_name(*rule_r);
+	if (grant != NULL) {
+		/* copies: the file may be read again before they are used */
+		record->pattern = t_strdup(grant->target);
+		record->grant = t_strdup(grant->id);
+		record->reason = t_strdup(grant->reason);
+	}
+	if (ret < 0) {
+		e_error(authdb_event(request), "Master %s needs a grant to "
+			"open %s, and the grants file cannot be read",
+			master, target == NULL ? "" : target);
+	}
+	return ret;
+}
+
+void dms_master_policy_login(struct auth_request *request, const char *target,
+			     struct dms_policy_login *login_r)
+{
+	i_zero(login_r);
+	login_r->target = target;
+	login_r->service = DMS_REQUEST_SERVICE(request);
+	/* the listener the client reached (haproxy's or a proxy's
+	   destination when trusted): a master limited to an internal port
+	   is refused when it is not known */
+	if (request->fields.local_ip.family != 0)
+		login_r->local_ip = net_ip2addr(&request->fields.local_ip);
+	login_r->local_port = request->fields.local_port;
+	login_r->now = ioloop_time;
 }
 
 const char *dms_policy_refusal(enum dms_policy_rule rule)
@@ -414,6 +495,14 @@ const char *dms_policy_refusal(enum dms_policy_rule rule)
 		return "Master login not allowed for this service";
 	case DMS_POLICY_RULE_READ_ONLY:
 		return "Read-only master: not allowed for this service";
+	case DMS_POLICY_RULE_PORTS:
+		return "Master login not allowed on this port";
+	case DMS_POLICY_RULE_PROTECTED:
+	case DMS_POLICY_RULE_DENY:
+	case DMS_POLICY_RULE_GRANT:
+		/* as a target dms_allow does not name: which rule is the
+		   audit record's, not the client's */
+		break;
 	case DMS_POLICY_RULE_ALLOW:
 		break;
 	}

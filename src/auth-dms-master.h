@@ -6,6 +6,7 @@
    audit record. */
 
 #include "dms-audit.h"
+#include "dms-grants.h"
 #include "dms-policy.h"
 #include "dms-password.h"
 #include "dms-store.h"
@@ -20,6 +21,10 @@ struct dms_master_passdb_module {
 
 	/* the master file; NULL with store=ldap */
 	struct dms_store *store;
+	/* the grants file beside it (store=ldap: none, always empty) */
+	struct dms_grants *grants;
+	/* the last read of the grants file failed */
+	bool grants_failed;
 	/* store=ldap: the directory (made at init, from what preinit read
 	   as root: the settings file and the bind password) */
 	struct dms_ldap_store *ldap;
@@ -30,8 +35,11 @@ struct dms_master_passdb_module {
 	const char *username_format;
 	/* JSON lines of audit records; NULL: the log only */
 	const char *audit_file;
-	/* services of masters without dms_services= */
-	struct dms_policy_list default_services;
+	/* what the site sets for every master (default_services,
+	   protected, ports), parsed and as canonical text for the session
+	   service */
+	struct dms_policy_site site;
+	const char *site_text;
 	/* who besides root may own the store and the audit file */
 	struct dms_path_trust trust;
 	enum dms_scheme scheme;
@@ -114,6 +122,8 @@ enum dms_master_stage_result {
 /* What the session gets from the master's policy. */
 struct dms_master_session_policy {
 	bool read_only;
+	/* the grant that opened the target, and its reason; NULL: none */
+	const char *grant, *grant_reason;
 	/* the master's own choices; DEFAULT: the site's */
 	enum dms_policy_record record;
 	enum dms_policy_notify notify_owner;
@@ -133,6 +143,19 @@ dms_master_stage(struct auth_request *request, const char *stage,
 
 /* What a client is told when the policy refuses. */
 const char *dms_policy_refusal(enum dms_policy_rule rule);
+/* The login of REQUEST to check against a master's policy, for TARGET
+   (NULL: not known yet). */
+void dms_master_policy_login(struct auth_request *request, const char *target,
+			     struct dms_policy_login *login_r);
+/* Whether MASTER (with POLICY) may open TARGET in REQUEST: its policy,
+   the site's, and the grants (dms-grants.h). 1: allowed, 0: refused, -1:
+   a grant is needed and the grants file cannot be read (logged). Sets
+   RECORD's rule, pattern, grant and reason; *rule_r is the rule. */
+int dms_master_access(struct dms_master_passdb_module *module,
+		      struct auth_request *request, const char *master,
+		      const struct dms_policy *policy, const char *target,
+		      struct dms_audit_record *record,
+		      enum dms_policy_rule *rule_r);
 
 /* Checks at auth start-up that every auth with MODULE ends its userdbs
    with the dms_master userdb and, when the passdb goes on to look the

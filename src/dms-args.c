@@ -94,6 +94,14 @@ static int parse_setting(struct dms_args *a, const char *key,
 		free(a->default_services);
 		if ((a->default_services = strdup(value)) == NULL)
 			return args_error(error_r, "Out of memory");
+	} else if (strcmp(key, "protected") == 0 ||
+		   strcmp(key, "ports") == 0) {
+		char **dest = key[0] == 'p' && key[1] == 'r' ?
+			&a->protected : &a->ports;
+
+		free(*dest);
+		if ((*dest = strdup(value)) == NULL)
+			return args_error(error_r, "Out of memory");
 	} else if (strcmp(key, "audit_file") == 0) {
 		if (value[0] != '/') {
 			return args_error(error_r, "Invalid audit_file=%s: "
@@ -162,8 +170,60 @@ int dms_args_parse(const char *args, struct dms_args *args_r,
 		dms_args_free(&a);
 		return args_error(error_r, "Out of memory");
 	}
+	if (dms_args_site(a.default_services, a.protected, a.ports, &a.site,
+			  error_r) < 0) {
+		dms_args_free(&a);
+		return -1;
+	}
 	*args_r = a;
 	return 0;
+}
+
+int dms_args_site(const char *services, const char *protected,
+		  const char *ports, char **site_r, const char **error_r)
+{
+	struct dms_policy_site site;
+	char ebuf[200];
+	const char *error;
+	int ret = -1;
+
+	if (protected == NULL)
+		protected = "";
+	if (ports == NULL)
+		ports = "";
+	size_t len = strlen(services) + strlen(protected) + strlen(ports) + 64;
+	char *text = malloc(len), *out = malloc(len);
+
+	if (text == NULL || out == NULL) {
+		args_error(error_r, "Out of memory");
+		goto out;
+	}
+	snprintf(text, len, "dms_services=%s%s%s%s%s", services,
+		 protected[0] == '\0' ? "" : " dms_deny=", protected,
+		 ports[0] == '\0' ? "" : " dms_ports=", ports);
+	if (dms_policy_site_parse(text, &site, ebuf, sizeof(ebuf),
+				  &error) < 0) {
+		/* the site's dms_deny is the protected setting */
+		if (strncmp(error, "dms_deny: ", 10) == 0)
+			args_error(error_r, "Invalid protected=%s: %s",
+				   protected, error + 10);
+		else if (strncmp(error, "dms_ports: ", 11) == 0)
+			args_error(error_r, "Invalid ports=%s: %s", ports,
+				   error + 11);
+		else
+			args_error(error_r, "Invalid default_services=%s: %s",
+				   services, error);
+		goto out;
+	}
+	/* canonical, for the session service to parse again */
+	dms_policy_site_format(&site, out, len);
+	*site_r = out;
+	out = NULL;
+	ret = 0;
+out:
+	free(text);
+	free(out);
+	return ret;
 }
 
 void dms_args_free(struct dms_args *args)
@@ -172,6 +232,10 @@ void dms_args_free(struct dms_args *args)
 	free(args->path);
 	free(args->default_services);
 	free(args->audit_file);
+	free(args->protected);
+	free(args->ports);
+	free(args->site);
+	args->protected = args->ports = args->site = NULL;
 	args->username_format = NULL;
 	args->path = NULL;
 	args->default_services = NULL;

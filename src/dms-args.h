@@ -19,6 +19,12 @@ struct dms_args {
 	bool ldap;
 	/* the services of masters without dms_services= (validated) */
 	char *default_services;
+	/* protected=PATTERNS: targets no master may open; ports=LIST: the
+	   listeners of masters without dms_ports; NULL: none */
+	char *protected, *ports;
+	/* the three above as the site's options text (dms-policy.h),
+	   validated and canonical */
+	char *site;
 	/* append a JSON line per master login attempt here; NULL: none */
 	char *audit_file;
 	char *path;
@@ -34,6 +40,13 @@ struct dms_args {
 int dms_args_parse(const char *args, struct dms_args *args_r,
 		   const char **error_r);
 void dms_args_free(struct dms_args *args);
+
+/* The site's options text of SERVICES (comma-separated), PROTECTED
+   (patterns) and PORTS (dms_ports items), the last two NULL or "" for
+   none: malloc()ed into *site_r. Returns 0, or -1 with *error_r naming
+   the setting (as protected=, ports= or default_services=). */
+int dms_args_site(const char *services, const char *protected,
+		  const char *ports, char **site_r, const char **error_r);
 
 /* Whether C may separate target and master: one printable ASCII
    character that is not a letter, digit, '@', '.', ':', '|' or '%'. */

@@ -64,7 +64,7 @@ static void text_field(struct dms_buf *s, const char *key, const char *value)
 
 /* The string fields of a record, in order, with their names in the log
    line and in JSON: one list for both formats. */
-#define AUDIT_STRING_FIELDS 10
+#define AUDIT_STRING_FIELDS 12
 struct audit_field {
 	const char *text_key, *json_key, *value;
 };
@@ -83,6 +83,8 @@ static void audit_fields(const struct dms_audit_record *r,
 		{ "rule", "rule", r->rule },
 		{ "pattern", "pattern", r->pattern },
 		{ "session", "session", r->session },
+		{ "grant", "grant", r->grant },
+		{ "reason", "reason", r->reason },
 	};
 
 	memcpy(fields_r, fields, sizeof(fields));

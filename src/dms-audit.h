@@ -33,13 +33,17 @@ struct dms_audit_record {
 	   unknown_master, password_mismatch, tempfail or credentials (a hash
 	   handed to Dovecot to check); session: ok, refused or tempfail */
 	const char *result;
-	/* what decided: allow, disabled, expires, services, password,
-	   unknown_master, store, audit_file */
+	/* what decided: allow, disabled, expires, services, read_only,
+	   ports, protected, deny, grant, password, unknown_master, store,
+	   audit_file */
 	const char *rule;
 	/* the dms_allow pattern that matched, if any */
 	const char *pattern;
 	/* Dovecot's session id, which joins the two stages */
 	const char *session;
+	/* the grant that opened the target (rule grant), and its reason */
+	const char *grant;
+	const char *reason;
 	bool read_only;
 };
 

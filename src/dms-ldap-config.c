@@ -21,12 +21,13 @@
 
 const char *const dms_ldap_attr_keys[DMS_LDAP_ATTR_COUNT] = {
 	"name", "password", "allow", "services", "read_only", "expires",
-	"disabled", "record", "notify_owner",
+	"disabled", "deny", "ports", "record", "notify_owner",
 };
 /* the shipped schema (ldap/dms-master.schema) */
 const char *const dms_ldap_attr_defaults[DMS_LDAP_ATTR_COUNT] = {
 	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
-	"dmsExpires", "dmsDisabled", "dmsRecord", "dmsNotifyOwner",
+	"dmsExpires", "dmsDisabled", "dmsDeny", "dmsPorts", "dmsRecord",
+	"dmsNotifyOwner",
 };
 
 void dms_ldap_error(char *error, size_t size, const char *fmt, ...)

@@ -26,6 +26,9 @@ enum dms_ldap_attr {
 	DMS_LDAP_ATTR_READ_ONLY,
 	DMS_LDAP_ATTR_EXPIRES,
 	DMS_LDAP_ATTR_DISABLED,
+	/* 0.4.0: limits too, so required as the others */
+	DMS_LDAP_ATTR_DENY,
+	DMS_LDAP_ATTR_PORTS,
 	/* optional: choices that limit nothing (dms_record,
 	   dms_notify_owner); absent, the site's settings apply */
 	DMS_LDAP_ATTR_RECORD,

@@ -10,7 +10,8 @@
 /* the options these attributes become, by enum dms_ldap_attr */
 static const char *const option_keys[DMS_LDAP_ATTR_COUNT] = {
 	NULL, NULL, "dms_allow", "dms_services", "dms_read_only",
-	"dms_expires", "dms_disabled", "dms_record", "dms_notify_owner",
+	"dms_expires", "dms_disabled", "dms_deny", "dms_ports", "dms_record",
+	"dms_notify_owner",
 };
 
 /* Bytes that could change how the line is read: field and option
@@ -81,7 +82,8 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 {
 	const struct dms_ldap_value *v = values->values;
 	bool list = attr == DMS_LDAP_ATTR_ALLOW ||
-		attr == DMS_LDAP_ATTR_SERVICES;
+		attr == DMS_LDAP_ATTR_SERVICES || attr == DMS_LDAP_ATTR_DENY ||
+		attr == DMS_LDAP_ATTR_PORTS;
 	char time_buf[24];
 	int ret = 0;
 
@@ -95,10 +97,14 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 				"control character, '|' or ','";
 			return -1;
 		}
-		if (attr == DMS_LDAP_ATTR_SERVICES && values->count > 1 &&
-		    value_is(&v[i], DMS_LDAP_DEFAULT_SERVICES)) {
-			*error_r = "\"" DMS_LDAP_DEFAULT_SERVICES "\" among other "
-				"services";
+		if (values->count > 1 &&
+		    ((attr == DMS_LDAP_ATTR_SERVICES &&
+		      value_is(&v[i], DMS_LDAP_DEFAULT_SERVICES)) ||
+		     (attr == DMS_LDAP_ATTR_DENY &&
+		      value_is(&v[i], DMS_LDAP_NO_DENY)) ||
+		     (attr == DMS_LDAP_ATTR_PORTS &&
+		      value_is(&v[i], DMS_LDAP_ANY_PORT)))) {
+			*error_r = "the \"no limit\" value among others";
 			return -1;
 		}
 	}
@@ -109,7 +115,9 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 	      value_is(v, DMS_LDAP_ANY_TARGET)) ||
 	     (attr == DMS_LDAP_ATTR_SERVICES &&
 	      value_is(v, DMS_LDAP_DEFAULT_SERVICES)) ||
-	     (attr == DMS_LDAP_ATTR_EXPIRES && value_is(v, DMS_LDAP_NEVER))))
+	     (attr == DMS_LDAP_ATTR_EXPIRES && value_is(v, DMS_LDAP_NEVER)) ||
+	     (attr == DMS_LDAP_ATTR_DENY && value_is(v, DMS_LDAP_NO_DENY)) ||
+	     (attr == DMS_LDAP_ATTR_PORTS && value_is(v, DMS_LDAP_ANY_PORT))))
 		return 0;
 	ret |= line_append_str(line, line->data[line->len - 1] == '|' ?
 			       "" : " ");

@@ -31,6 +31,10 @@ struct dms_ldap_entry {
 #define DMS_LDAP_ANY_TARGET "*"
 #define DMS_LDAP_DEFAULT_SERVICES "default"
 #define DMS_LDAP_NEVER "99991231235959Z"
+/* dmsDeny's and dmsPorts' "no limit" (as the only value): none denied,
+   the site's ports */
+#define DMS_LDAP_NO_DENY "none"
+#define DMS_LDAP_ANY_PORT "default"
 
 /* The docker-mailserver line "NAME|PASSWORD[|dms_allow=... ...]" of the
    entry for the master NAME, malloc()ed into *line_r. ATTR_NAMES (by

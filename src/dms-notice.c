@@ -10,7 +10,7 @@
 
 const char *const dms_notice_variables[] = {
 	"master", "user", "service", "remote_ip", "session", "started",
-	"ended", "how", "mailboxes", "read", "changed", NULL
+	"ended", "how", "mailboxes", "read", "changed", "reason", NULL
 };
 
 static const char *var_value(const char *const *vars, const char *name,

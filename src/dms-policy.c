@@ -4,6 +4,7 @@
 #include "dms-policy.h"
 #include "dms-pattern.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -93,6 +94,111 @@ static const char *pattern_check(const char *item, size_t len)
 	return dms_pattern_check(item, len);
 }
 
+/* A dms_ports item: PORT, ADDRESS, ADDRESS:PORT or [IPv6]:PORT. */
+struct where {
+	unsigned char addr[16];
+	/* 0: any address; AF_INET or AF_INET6 */
+	int family;
+	/* 0: any port */
+	unsigned int port;
+};
+
+static bool parse_port(const char *text, size_t len, unsigned int *port_r)
+{
+	unsigned int port = 0;
+
+	if (len == 0 || len > 5 || text[0] == '0')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		port = port * 10 + (unsigned int)(text[i] - '0');
+	}
+	*port_r = port;
+	return port <= 65535;
+}
+
+static bool parse_ip(const char *text, size_t len, struct where *w)
+{
+	char buf[64];
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, w->addr) == 1) {
+		w->family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, buf, w->addr) == 1) {
+		w->family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+static bool parse_where(const char *item, size_t len, struct where *w)
+{
+	const char *colon = memchr(item, ':', len);
+
+	memset(w, 0, sizeof(*w));
+	if (len > 0 && item[0] == '[') {
+		const char *end = memchr(item, ']', len);
+
+		if (end == NULL || end + 1 == item + len) {
+			/* "[::1]": an address alone */
+			return end != NULL && parse_ip(item + 1,
+				(size_t)(end - item - 1), w) &&
+				w->family == AF_INET6;
+		}
+		return end[1] == ':' &&
+			parse_ip(item + 1, (size_t)(end - item - 1), w) &&
+			w->family == AF_INET6 &&
+			parse_port(end + 2, (size_t)(item + len - end - 2),
+				   &w->port);
+	}
+	if (colon == NULL) {
+		/* all digits: a port; else an IPv4 address */
+		if (parse_port(item, len, &w->port))
+			return true;
+		return parse_ip(item, len, w);
+	}
+	if (memchr(colon + 1, ':', (size_t)(item + len - colon - 1)) != NULL)
+		return parse_ip(item, len, w);	/* a bare IPv6 address */
+	return parse_ip(item, (size_t)(colon - item), w) &&
+		w->family == AF_INET &&
+		parse_port(colon + 1, (size_t)(item + len - colon - 1),
+			   &w->port);
+}
+
+static const char *where_check(const char *item, size_t len)
+{
+	struct where w;
+
+	if (!parse_where(item, len, &w))
+		return "not a port, an IP address or ADDRESS:PORT "
+			"([ADDRESS]:PORT for IPv6)";
+	return NULL;
+}
+
+bool dms_policy_port_match(const char *where, const char *local_ip,
+			   unsigned int local_port)
+{
+	struct where w, local;
+
+	if (!parse_where(where, strlen(where), &w))
+		return false;
+	if (w.port != 0 && w.port != local_port)
+		return false;
+	if (w.family == 0)
+		return true;
+	if (local_ip == NULL || !parse_ip(local_ip, strlen(local_ip), &local))
+		return false;
+	return local.family == w.family &&
+		memcmp(local.addr, w.addr,
+		       w.family == AF_INET ? 4 : 16) == 0;
+}
+
 static int policy_error(char *buf, size_t size, const char **error_r,
 			const char *key, const char *message)
 {
@@ -108,7 +214,8 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 	static const char *const keys[] = {
 		"dms_allow", "dms_services", "dms_read_only",
 		"dms_expires", "dms_disabled", "dms_record",
-		"dms_notify_owner",
+		"dms_notify_owner", "dms_deny", "dms_ports",
+		"dms_require_grant", "dms_grant_approval",
 	};
 	const char *error;
 	unsigned int i;
@@ -122,7 +229,8 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 				    "unknown option (known: dms_allow, "
 				    "dms_services, dms_read_only, dms_expires, "
 				    "dms_disabled, dms_record, "
-				    "dms_notify_owner)");
+				    "dms_notify_owner, dms_deny, dms_ports, "
+				    "dms_require_grant, dms_grant_approval)");
 	}
 	if ((*seen & (1U << i)) != 0)
 		return policy_error(ebuf, esize, error_r, key, "given twice");
@@ -176,6 +284,24 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 			DMS_POLICY_NOTIFY_NO;
 		break;
 	}
+	case 7:
+		if (parse_list(value, &p->deny, pattern_check, &error) < 0)
+			return policy_error(ebuf, esize, error_r, key, error);
+		break;
+	case 8:
+		if (parse_list(value, &p->ports, where_check, &error) < 0)
+			return policy_error(ebuf, esize, error_r, key, error);
+		break;
+	case 9:
+		if (parse_yes_no(value, &p->require_grant) < 0)
+			return policy_error(ebuf, esize, error_r, key,
+					    "not yes or no");
+		break;
+	case 10:
+		if (parse_yes_no(value, &p->grant_approval) < 0)
+			return policy_error(ebuf, esize, error_r, key,
+					    "not yes or no");
+		break;
 	}
 	return 0;
 }
@@ -252,7 +378,39 @@ bool dms_policy_is_set(const struct dms_policy *p)
 	return p->allow.count > 0 || p->services.count > 0 ||
 		p->has_expires || p->read_only || p->disabled ||
 		p->record != DMS_POLICY_RECORD_DEFAULT ||
-		p->notify_owner != DMS_POLICY_NOTIFY_DEFAULT;
+		p->notify_owner != DMS_POLICY_NOTIFY_DEFAULT ||
+		p->deny.count > 0 || p->ports.count > 0 ||
+		p->require_grant || p->grant_approval;
+}
+
+int dms_policy_site_parse(char *text, struct dms_policy_site *site_r,
+			  char *error_buf, size_t error_size,
+			  const char **error_r)
+{
+	/* DMS_POLICY_DEFAULT_SERVICES as a parsed list */
+	static const char default_services[] = "imap\0pop3";
+	struct dms_policy p;
+
+	memset(site_r, 0, sizeof(*site_r));
+	if (dms_policy_parse(text, true, &p, error_buf, error_size,
+			     error_r) < 0)
+		return -1;
+	if (p.allow.count > 0 || p.has_expires || p.read_only ||
+	    p.disabled || p.record != DMS_POLICY_RECORD_DEFAULT ||
+	    p.notify_owner != DMS_POLICY_NOTIFY_DEFAULT ||
+	    p.require_grant || p.grant_approval) {
+		*error_r = "the site sets dms_services, dms_deny and "
+			"dms_ports only";
+		return -1;
+	}
+	site_r->services = p.services;
+	site_r->protected = p.deny;
+	site_r->ports = p.ports;
+	if (site_r->services.count == 0) {
+		site_r->services.items = default_services;
+		site_r->services.count = 2;
+	}
+	return 0;
 }
 
 static bool service_listed(const struct dms_policy_list *list,
@@ -276,21 +434,53 @@ static bool service_listed(const struct dms_policy_list *list,
 	return false;
 }
 
+static bool pattern_listed(const struct dms_policy_list *list,
+			   const char *target, const char **detail_r)
+{
+	const char *item = list->items;
+
+	for (unsigned int i = 0; i < list->count; i++) {
+		if (dms_pattern_match(item, target)) {
+			*detail_r = item;
+			return true;
+		}
+		item += strlen(item) + 1;
+	}
+	return false;
+}
+
+static bool port_listed(const struct dms_policy_list *list,
+			const struct dms_policy_login *login)
+{
+	const char *item = list->items;
+
+	for (unsigned int i = 0; i < list->count; i++) {
+		if (dms_policy_port_match(item, login->local_ip,
+					  login->local_port))
+			return true;
+		item += strlen(item) + 1;
+	}
+	return false;
+}
+
 bool dms_policy_check(const struct dms_policy *policy,
-		      const struct dms_policy_list *default_services,
-		      const char *target, const char *service, int64_t now,
+		      const struct dms_policy_site *site,
+		      const struct dms_policy_login *login,
 		      enum dms_policy_rule *rule_r, const char **detail_r)
 {
 	const struct dms_policy_list *services =
 		policy->services.count > 0 ? &policy->services :
-		default_services;
+		&site->services;
+	const struct dms_policy_list *ports =
+		policy->ports.count > 0 ? &policy->ports : &site->ports;
+	const char *service = login->service, *target = login->target;
 
 	*detail_r = NULL;
 	if (policy->disabled) {
 		*rule_r = DMS_POLICY_RULE_DISABLED;
 		return false;
 	}
-	if (policy->has_expires && now >= policy->expires) {
+	if (policy->has_expires && login->now >= policy->expires) {
 		*rule_r = DMS_POLICY_RULE_EXPIRES;
 		return false;
 	}
@@ -303,18 +493,34 @@ bool dms_policy_check(const struct dms_policy *policy,
 		*rule_r = DMS_POLICY_RULE_READ_ONLY;
 		return false;
 	}
-	*rule_r = DMS_POLICY_RULE_ALLOW;
-	if (policy->allow.count == 0)
-		return true;
-	const char *item = policy->allow.items;
-	for (unsigned int i = 0; i < policy->allow.count; i++) {
-		if (target != NULL && dms_pattern_match(item, target)) {
-			*detail_r = item;
-			return true;
-		}
-		item += strlen(item) + 1;
+	if (ports->count > 0 && !port_listed(ports, login)) {
+		*rule_r = DMS_POLICY_RULE_PORTS;
+		return false;
 	}
-	return false;
+	/* deny wins over allow; an unknown target is never allowed, so
+	   nothing needs denying yet */
+	if (target != NULL &&
+	    pattern_listed(&site->protected, target, detail_r)) {
+		*rule_r = DMS_POLICY_RULE_PROTECTED;
+		return false;
+	}
+	if (target != NULL && pattern_listed(&policy->deny, target, detail_r)) {
+		*rule_r = DMS_POLICY_RULE_DENY;
+		return false;
+	}
+	*rule_r = DMS_POLICY_RULE_ALLOW;
+	if (policy->allow.count > 0 &&
+	    (target == NULL ||
+	     !pattern_listed(&policy->allow, target, detail_r)))
+		return false;
+	if (policy->require_grant) {
+		/* only a grant opens it (dms_grant_check()): a caller that
+		   does not look at grants refuses */
+		*rule_r = DMS_POLICY_RULE_GRANT;
+		*detail_r = NULL;
+		return false;
+	}
+	return true;
 }
 
 const char *dms_policy_rule_name(enum dms_policy_rule rule)
@@ -328,6 +534,14 @@ const char *dms_policy_rule_name(enum dms_policy_rule rule)
 		return "services";
 	case DMS_POLICY_RULE_READ_ONLY:
 		return "read_only";
+	case DMS_POLICY_RULE_PORTS:
+		return "ports";
+	case DMS_POLICY_RULE_PROTECTED:
+		return "protected";
+	case DMS_POLICY_RULE_DENY:
+		return "deny";
+	case DMS_POLICY_RULE_GRANT:
+		return "grant";
 	case DMS_POLICY_RULE_ALLOW:
 		return "allow";
 	}
@@ -401,6 +615,27 @@ size_t dms_policy_format(const struct dms_policy *policy, char *buf,
 			"dms_notify_owner=");
 		out_str(&o, dms_policy_notify_name(policy->notify_owner));
 	}
+	out_list(&o, "dms_deny", &policy->deny);
+	out_list(&o, "dms_ports", &policy->ports);
+	if (policy->require_grant)
+		out_str(&o, o.len > 0 ? " dms_require_grant=yes" :
+			"dms_require_grant=yes");
+	if (policy->grant_approval)
+		out_str(&o, o.len > 0 ? " dms_grant_approval=yes" :
+			"dms_grant_approval=yes");
+	return o.len;
+}
+
+size_t dms_policy_site_format(const struct dms_policy_site *site, char *buf,
+			      size_t size)
+{
+	struct out o = { buf, size, 0 };
+
+	if (size > 0)
+		buf[0] = '\0';
+	out_list(&o, "dms_services", &site->services);
+	out_list(&o, "dms_deny", &site->protected);
+	out_list(&o, "dms_ports", &site->ports);
 	return o.len;
 }
 

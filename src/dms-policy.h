@@ -29,6 +29,17 @@
                                      each session that read or changed
                                      something (default: the site's
                                      dms-session -n)
+     dms_deny=PATTERN[,PATTERN...]   targets this master may never open,
+                                     whatever dms_allow says
+     dms_ports=WHERE[,WHERE...]      the local listeners a master login
+                                     is accepted on: PORT, ADDRESS, or
+                                     ADDRESS:PORT ([ADDRESS]:PORT for
+                                     IPv6); default: the site's ports
+     dms_require_grant=yes|no        no standing access: a mailbox opens
+                                     only while a grant covers it
+     dms_grant_approval=yes|no       its grants need another master's
+                                     approval (setup dovecot-master
+                                     approve)
 
    Parsing is strict: an unknown dms_ key, a repeated one or a bad value
    makes the whole line invalid, so that a typo never grants more than
@@ -73,6 +84,13 @@ struct dms_policy {
 	bool disabled;
 	enum dms_policy_record record;
 	enum dms_policy_notify notify_owner;
+	struct dms_policy_list deny;
+	struct dms_policy_list ports;
+	/* no standing access: only while a grant covers the target
+	   (dms-grants.h) */
+	bool require_grant;
+	/* its grants take effect once another master approves them */
+	bool grant_approval;
 	/* The other extra fields of a passwd-file line (allow_nets=...,
 	   nologin, ...), space-separated as in the file, which the module
 	   hands to Dovecot as passwd-file does; NULL if none. Not set by
@@ -91,7 +109,51 @@ enum dms_policy_rule {
 	   ("sieve") would write Sieve scripts (a redirect copies every later
 	   mail out), submission and SMTP AUTH would send as the user. */
 	DMS_POLICY_RULE_READ_ONLY,
+	/* not on a listener dms_ports (or the site's ports) names, or the
+	   listener is not known (doveadm auth test without lport=) */
+	DMS_POLICY_RULE_PORTS,
+	/* the target is in the site's protected list */
+	DMS_POLICY_RULE_PROTECTED,
+	/* the target matches the master's dms_deny */
+	DMS_POLICY_RULE_DENY,
+	/* dms_require_grant and no grant covers the target; or, when
+	   allowed, a grant (dms-grants.h) opened it */
+	DMS_POLICY_RULE_GRANT,
 	DMS_POLICY_RULE_ALLOW,
+};
+
+/* What the site sets for every master, in the options' syntax
+   ("dms_services=imap,pop3 dms_deny=ceo@example.com dms_ports=10143"):
+   the services of masters without dms_services, the protected mailboxes
+   no master may open, and the listeners of masters without dms_ports
+   (none: any). */
+struct dms_policy_site {
+	struct dms_policy_list services;
+	struct dms_policy_list protected;
+	struct dms_policy_list ports;
+};
+
+/* Parse the site's TEXT in place (dms_services, dms_deny and dms_ports
+   only; dms_services defaults to DMS_POLICY_DEFAULT_SERVICES). Returns
+   0, or -1 with *error_r (static or in ERROR_BUF). */
+int dms_policy_site_parse(char *text, struct dms_policy_site *site_r,
+			  char *error_buf, size_t error_size,
+			  const char **error_r);
+/* The canonical text of SITE, as dms_policy_format() does. */
+size_t dms_policy_site_format(const struct dms_policy_site *site, char *buf,
+			      size_t size);
+
+/* One master login (or session) to check. */
+struct dms_policy_login {
+	/* the user whose mail is opened; NULL: not known yet */
+	const char *target;
+	const char *service;
+	/* the listener the client connected to: an IP address and a port;
+	   NULL or "" and 0 when not known */
+	const char *local_ip;
+	unsigned int local_port;
+	/* seconds since the epoch */
+	int64_t now;
 };
 
 /* Parse the options in TEXT (modified in place: the policy points into
@@ -112,16 +174,23 @@ bool dms_policy_is_set(const struct dms_policy *policy);
 int dms_policy_parse_services(char *text, struct dms_policy_list *list_r,
 			      const char **error_r);
 
-/* Check a verified master's login. DEFAULT_SERVICES applies when the
-   policy lists none. Returns true when allowed. *rule_r is the rule that
-   refused or, when allowed, ALLOW; *detail_r (allowed: the pattern that
-   matched, or NULL for no dms_allow) points into the policy. */
+/* Check a verified master's LOGIN against its POLICY and the SITE's.
+   Returns true when allowed. *rule_r is the rule that refused or, when
+   allowed, ALLOW; *detail_r (allowed: the pattern that matched, or NULL
+   for no dms_allow; refused by deny or protected: the pattern) points
+   into the policy or the site. Deny and protected win over dms_allow. */
 bool dms_policy_check(const struct dms_policy *policy,
-		      const struct dms_policy_list *default_services,
-		      const char *target, const char *service, int64_t now,
+		      const struct dms_policy_site *site,
+		      const struct dms_policy_login *login,
 		      enum dms_policy_rule *rule_r, const char **detail_r);
 
-/* "disabled", "expires", "services", "read_only", "allow" */
+/* Whether WHERE (a dms_ports item) names the listener LOCAL_IP:LOCAL_PORT
+   (see struct dms_policy_login). */
+bool dms_policy_port_match(const char *where, const char *local_ip,
+			   unsigned int local_port);
+
+/* "disabled", "expires", "services", "read_only", "ports", "protected",
+   "deny", "grant", "allow" */
 const char *dms_policy_rule_name(enum dms_policy_rule rule);
 
 /* The canonical options text of POLICY (keys in the order above, only

@@ -4,6 +4,7 @@
 #include "dms-session-check.h"
 #include "dms-ldap-config.h"
 #include "dms-ldap-store.h"
+#include "dms-grants.h"
 #include "dms-password.h"
 #include "dms-policy.h"
 #include "dms-store.h"
@@ -18,6 +19,8 @@ struct checker_store {
 	char *spec;
 	struct dms_store *file;
 	struct dms_ldap_store *ldap;
+	/* the grants beside a file store; LDAP: none (empty) */
+	struct dms_grants *grants;
 	/* the LDAP settings could not be read: why */
 	char *error;
 };
@@ -56,6 +59,7 @@ void dms_session_checker_free(struct dms_session_checker **_checker)
 			dms_store_free(&s->file);
 		if (s->ldap != NULL)
 			dms_ldap_store_free(&s->ldap);
+		dms_grants_free(&s->grants);
 	}
 	free(checker);
 }
@@ -125,13 +129,22 @@ store_get(struct dms_session_checker *checker, const char *spec,
 	}
 	checker->count++;
 	if (spec[0] == 'f') {
+		char *grants_path = dms_grants_path(spec + 5);
+
 		s->file = dms_store_new(spec + 5, DMS_SCHEME_SHA512_CRYPT);
-		if (s->file == NULL)
+		if (grants_path != NULL)
+			s->grants = dms_grants_new(grants_path,
+						   &checker->trust);
+		free(grants_path);
+		if (s->file == NULL || s->grants == NULL)
 			s->error = strdup("out of memory");
 		else
 			dms_store_set_trust(s->file, &checker->trust);
 	} else {
 		ldap_open(checker, s, spec + 5);
+		if (s->error == NULL &&
+		    (s->grants = dms_grants_from_buffer("", 0)) == NULL)
+			s->error = strdup("out of memory");
 	}
 	return s;
 }
@@ -150,11 +163,14 @@ int dms_session_check(struct dms_session_checker *checker,
 		      uint64_t now_msec, const char **reason_r)
 {
 	const struct dms_store_entry *entry;
-	struct dms_policy_list defaults;
+	struct dms_policy_site site;
+	struct dms_policy_login login;
 	struct checker_store *s;
 	enum dms_policy_rule rule;
 	const char *error, *detail;
-	char services[256];
+	char *site_text, ebuf[128];
+	const struct dms_grant *grant;
+	bool allowed;
 	int ret;
 
 	s = store_get(checker, subject->store, &error);
@@ -191,14 +207,38 @@ int dms_session_check(struct dms_session_checker *checker,
 		*reason_r = "deleted";
 		return 0;
 	}
-	if (snprintf(services, sizeof(services), "%s",
-		     subject->default_services) >= (int)sizeof(services) ||
-	    dms_policy_parse_services(services, &defaults, &error) < 0) {
-		*reason_r = "invalid default_services";
+	if ((site_text = strdup(subject->site)) == NULL) {
+		*reason_r = "out of memory";
 		return 0;
 	}
-	if (!dms_policy_check(entry->policy, &defaults, subject->user,
-			      subject->service, now, &rule, &detail)) {
+	if (dms_policy_site_parse(site_text, &site, ebuf, sizeof(ebuf),
+				  &error) < 0) {
+		free(site_text);
+		*reason_r = "invalid site settings";
+		return 0;
+	}
+	login = (struct dms_policy_login){
+		.target = subject->user,
+		.service = subject->service,
+		.local_ip = subject->local_ip,
+		.local_port = subject->local_port,
+		.now = now,
+	};
+	allowed = dms_policy_check(entry->policy, &site, &login, &rule,
+				   &detail);
+	free(site_text);
+	if (!allowed && s->grants != NULL &&
+	    dms_grants_refresh(s->grants, &error) < 0) {
+		/* a session a grant may have opened: the file must answer */
+		snprintf(checker->reason, sizeof(checker->reason),
+			 "the store cannot confirm access: %s", error);
+		*reason_r = checker->reason;
+		return 0;
+	}
+	if (dms_grant_check(entry->policy, allowed, s->grants,
+			    subject->master, subject->user, now, &rule,
+			    &grant) <= 0) {
+		/* "grant": no grant covers it (any more) */
 		*reason_r = dms_policy_rule_name(rule);
 		return 0;
 	}

@@ -7,8 +7,9 @@
 
 /* Whether a master session may go on: the dms-session service asks this
    of every open master session every few seconds, so that a master that
-   is deleted, disabled, expires, becomes read-only or whose dms_allow or
-   dms_services no longer cover the session ends its sessions. The store
+   is deleted, disabled, expires, becomes read-only or whose dms_allow,
+   dms_deny, dms_ports or dms_services (or the site's protected list) no
+   longer allow the session ends its sessions. The store
    is the one the dms_master passdb authorized the session from (a file,
    re-read when it changes; or LDAP, within its settings' cache_ttl), read
    with the same code and the same policy check as the passdb's. */
@@ -28,8 +29,12 @@ struct dms_session_subject {
 	const char *service;
 	/* "file:PATH" or "ldap:PATH" (the LDAP settings file) */
 	const char *store;
-	/* the passdb's default_services, comma-separated */
-	const char *default_services;
+	/* the passdb's site options (dms_policy_site_parse()) */
+	const char *site;
+	/* the listener the session's client reached; NULL/"" and 0: not
+	   known */
+	const char *local_ip;
+	unsigned int local_port;
 	/* the session was opened read-only */
 	bool read_only;
 };

@@ -32,6 +32,9 @@ static const struct {
 	/* started */
 	{ "level", DMS_SESSION_FIELD_STRING },
 	{ "read_only", DMS_SESSION_FIELD_BOOL },
+	/* the grant that opened the mailbox, and its reason */
+	{ "grant", DMS_SESSION_FIELD_STRING },
+	{ "grant_reason", DMS_SESSION_FIELD_STRING },
 	/* mailbox and message */
 	{ "mailbox", DMS_SESSION_FIELD_STRING },
 	/* select, examine, status or list: the most the session did to

@@ -53,8 +53,9 @@ static int buf_append(struct buf *b, const char *data, size_t len)
 
 static void buf_free(struct buf *b)
 {
+	/* contents handed over by an edit callback: their length is known */
 	if (b->data != NULL)
-		dms_wipe(b->data, b->size);
+		dms_wipe(b->data, b->size != 0 ? b->size : b->len);
 	free(b->data);
 	b->data = NULL;
 }
@@ -248,12 +249,47 @@ dms_store_write(const char *path, enum dms_store_op op, const char *name,
 	return dms_store_write_change(path, op, name, &change, set, error_r);
 }
 
+struct line_edit {
+	enum dms_store_op op;
+	const char *name;
+	const struct dms_store_change *change;
+	const struct dms_store_write_settings *set;
+};
+
+static enum dms_store_write_result
+line_edit(void *context, const char *old, size_t old_len, char **new_r,
+	  size_t *new_len_r, const char **error_r)
+{
+	struct line_edit *le = context;
+	struct buf in = { (char *)old, old_len, old_len }, out = { NULL, 0, 0 };
+	enum dms_store_write_result ret;
+
+	ret = edit(&in, &out, le->op, le->name, le->change, le->set, error_r);
+	if (ret != DMS_STORE_WRITE_OK) {
+		buf_free(&out);
+		return ret;
+	}
+	*new_r = out.data;
+	*new_len_r = out.len;
+	return DMS_STORE_WRITE_OK;
+}
+
 enum dms_store_write_result
 dms_store_write_change(const char *path, enum dms_store_op op,
 		       const char *name,
 		       const struct dms_store_change *change,
 		       const struct dms_store_write_settings *set,
 		       const char **error_r)
+{
+	struct line_edit le = { op, name, change, set };
+
+	return dms_store_write_file(path, line_edit, &le, set, error_r);
+}
+
+enum dms_store_write_result
+dms_store_write_file(const char *path, dms_store_file_edit_t *edit_file,
+		     void *context, const struct dms_store_write_settings *set,
+		     const char **error_r)
 {
 	char lock_path[4096], tmp_path[4096];
 	struct buf in = { NULL, 0, 0 }, out = { NULL, 0, 0 };
@@ -312,7 +348,8 @@ dms_store_write_change(const char *path, enum dms_store_op op,
 		goto out;
 	}
 
-	ret = edit(&in, &out, op, name, change, set, error_r);
+	ret = edit_file(context, in.data == NULL ? "" : in.data, in.len,
+			&out.data, &out.len, error_r);
 	if (ret == DMS_STORE_WRITE_ERROR) {
 		errno = ENOMEM;
 		ret = sys_error("edit", path, error_r);

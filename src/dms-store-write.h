@@ -75,4 +75,17 @@ dms_store_write(const char *path, enum dms_store_op op, const char *name,
 		const struct dms_store_write_settings *set,
 		const char **error_r);
 
+/* Replace the whole contents of PATH under the same lock and with the
+   same atomic rename: EDIT gets the old contents (OLD_LEN bytes, "" for
+   a file that does not exist) and returns DMS_STORE_WRITE_OK with the new
+   ones malloc()ed in *new_r (*new_len_r bytes), or another result (with
+   *error_r) to leave the file as it is. */
+typedef enum dms_store_write_result
+dms_store_file_edit_t(void *context, const char *old, size_t old_len,
+		      char **new_r, size_t *new_len_r, const char **error_r);
+enum dms_store_write_result
+dms_store_write_file(const char *path, dms_store_file_edit_t *edit,
+		     void *context, const struct dms_store_write_settings *set,
+		     const char **error_r);
+
 #endif

@@ -12,7 +12,9 @@
 static const struct setting_define dms_session_setting_defines[] = {
 	DEF(STR_NOVARS, dms_session_master),
 	DEF(STR_NOVARS, dms_session_store),
-	DEF(STR_NOVARS, dms_session_default_services),
+	DEF(STR_NOVARS, dms_session_site),
+	DEF(STR_NOVARS, dms_session_grant),
+	DEF(STR_NOVARS, dms_session_grant_reason),
 	DEF(STR_NOVARS, dms_session_notify),
 	DEF(ENUM, dms_session_record),
 	DEF(TIME, dms_session_flush_interval),
@@ -22,7 +24,9 @@ static const struct setting_define dms_session_setting_defines[] = {
 static const struct dms_session_settings dms_session_default_settings = {
 	.dms_session_master = "",
 	.dms_session_store = "",
-	.dms_session_default_services = "",
+	.dms_session_site = "",
+	.dms_session_grant = "",
+	.dms_session_grant_reason = "",
 	.dms_session_notify = "",
 	.dms_session_record = "summary:messages",
 	.dms_session_flush_interval = 60,

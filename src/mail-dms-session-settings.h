@@ -14,7 +14,10 @@ struct dms_session_settings {
 	/* "file:PATH" or "ldap:PATH" and the passdb's default services, for
 	   the dms-session service's checks (userdb fields too) */
 	const char *dms_session_store;
-	const char *dms_session_default_services;
+	const char *dms_session_site;
+	/* the grant that opened the mailbox and its reason; "": none */
+	const char *dms_session_grant;
+	const char *dms_session_grant_reason;
 	/* the master's dms_notify_owner: yes, no, or "" for the site's */
 	const char *dms_session_notify;
 	/* summary or messages */

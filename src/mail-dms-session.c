@@ -994,7 +994,9 @@ static const char *dms_session_client_end(const char **reason_r)
 
 /* The session's settings (userdb fields and the site's settings). */
 struct dms_session_config {
-	const char *master, *level, *store, *default_services;
+	const char *master, *level, *store, *site;
+	/* the grant that opened the mailbox and its reason; "": none */
+	const char *grant, *grant_reason;
 	/* yes, no, or "" for the service's default */
 	const char *notify;
 	unsigned int flush_interval;
@@ -1075,7 +1077,7 @@ dms_session_connect(struct dms_session_user *suser,
 	struct mail_user *user = suser->user;
 	const char *path = t_strconcat(user->set->base_dir, "/",
 				       DMS_SESSION_SOCKET, NULL);
-	const char *fields[12], *line;
+	const char *fields[16], *line;
 	int timeout = DMS_SESSION_START_TIMEOUT_MSECS;
 
 	suser->fd = net_connect_unix(path);
@@ -1102,9 +1104,15 @@ dms_session_connect(struct dms_session_user *suser,
 	fields[7] = conf->read_only ? "yes" : "no";
 	/* for the service's checks while the session lasts */
 	fields[8] = conf->store;
-	fields[9] = conf->default_services;
+	fields[9] = conf->site;
 	fields[10] = conf->notify;
-	fields[11] = NULL;
+	/* the listener, for the master's dms_ports */
+	fields[11] = user->conn.local_ip == NULL ? "" :
+		net_ip2addr(user->conn.local_ip);
+	fields[12] = dec2str(user->conn.local_port);
+	fields[13] = conf->grant;
+	fields[14] = conf->grant_reason;
+	fields[15] = NULL;
 	o_stream_nsend_str(suser->output, DMS_SESSION_HANDSHAKE);
 	dms_session_send(suser, fields);
 	if (o_stream_flush(suser->output) < 0) {
@@ -1201,8 +1209,11 @@ dms_session_config(struct mail_user *user, struct dms_session_config *conf_r,
 	conf_r->level = p_strdup(user->pool, set->dms_session_record);
 	conf_r->flush_interval = set->dms_session_flush_interval;
 	conf_r->store = p_strdup(user->pool, set->dms_session_store);
-	conf_r->default_services =
-		p_strdup(user->pool, set->dms_session_default_services);
+	conf_r->site =
+		p_strdup(user->pool, set->dms_session_site);
+	conf_r->grant = p_strdup(user->pool, set->dms_session_grant);
+	conf_r->grant_reason =
+		p_strdup(user->pool, set->dms_session_grant_reason);
 	conf_r->notify = p_strdup(user->pool, set->dms_session_notify);
 	settings_free(set);
 	if (settings_get(user->event, &dms_read_only_setting_parser_info, 0,
@@ -1222,14 +1233,21 @@ dms_session_config(struct mail_user *user, struct dms_session_config *conf_r,
 	conf_r->master = mail_user_plugin_getenv(user, "dms_session_master");
 	conf_r->level = mail_user_plugin_getenv(user, "dms_session_record");
 	conf_r->store = mail_user_plugin_getenv(user, "dms_session_store");
-	conf_r->default_services =
-		mail_user_plugin_getenv(user, "dms_session_default_services");
+	conf_r->site =
+		mail_user_plugin_getenv(user, "dms_session_site");
 	if (conf_r->master == NULL)
 		conf_r->master = "";
 	if (conf_r->store == NULL)
 		conf_r->store = "";
-	if (conf_r->default_services == NULL)
-		conf_r->default_services = "";
+	if (conf_r->site == NULL)
+		conf_r->site = "";
+	conf_r->grant = mail_user_plugin_getenv(user, "dms_session_grant");
+	conf_r->grant_reason =
+		mail_user_plugin_getenv(user, "dms_session_grant_reason");
+	if (conf_r->grant == NULL)
+		conf_r->grant = "";
+	if (conf_r->grant_reason == NULL)
+		conf_r->grant_reason = "";
 	conf_r->notify = mail_user_plugin_getenv(user, "dms_session_notify");
 	if (conf_r->notify == NULL)
 		conf_r->notify = "";

@@ -2,7 +2,8 @@
    They mean what the 2.3 args did: dms_master_path was PATH,
    dms_master_separator separator=, dms_master_username_format
    username_format=, dms_master_default_services default_services=,
-   dms_master_audit_file audit_file=; scheme= and blocking= are Dovecot's
+   dms_master_audit_file audit_file=, dms_master_protected protected=,
+   dms_master_ports ports=; scheme= and blocking= are Dovecot's
    own default_password_scheme and use_worker. */
 
 #include "lib.h"
@@ -24,6 +25,8 @@ static const struct setting_define dms_master_setting_defines[] = {
 	DEF(STR_NOVARS, dms_master_separator),
 	DEF(STR_NOVARS, dms_master_username_format),
 	DEF(STR_NOVARS, dms_master_default_services),
+	DEF(STR_NOVARS, dms_master_protected),
+	DEF(STR_NOVARS, dms_master_ports),
 	DEF(STR_NOVARS, dms_master_audit_file),
 	DEF(ENUM, dms_master_store),
 	SETTING_DEFINE_LIST_END
@@ -34,6 +37,8 @@ static const struct dms_master_settings dms_master_default_settings = {
 	.dms_master_separator = "*",
 	.dms_master_username_format = "%{user}",
 	.dms_master_default_services = "imap pop3",
+	.dms_master_protected = "",
+	.dms_master_ports = "",
 	.dms_master_audit_file = "",
 	.dms_master_store = "file:ldap",
 };
@@ -71,6 +76,7 @@ dms_master_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	struct dms_master_settings *set = _set;
 	struct dms_policy_list services;
 	const char *error;
+	char *site;
 
 	if (set->dms_master_path[0] != '\0' &&
 	    set->dms_master_path[0] != '/') {
@@ -103,6 +109,17 @@ dms_master_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 			set->dms_master_default_services, error);
 		return FALSE;
 	}
+	if (dms_args_site(t_str_replace(set->dms_master_default_services,
+					' ', ','),
+			  t_str_replace(set->dms_master_protected, ' ', ','),
+			  t_str_replace(set->dms_master_ports, ' ', ','),
+			  &site, &error) < 0) {
+		/* "Invalid protected=...": the 2.4 names */
+		*error_r = t_strdup_printf("dms_master_%s",
+			error + strlen("Invalid "));
+		return FALSE;
+	}
+	free(site);
 	return TRUE;
 }
 

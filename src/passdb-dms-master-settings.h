@@ -14,6 +14,8 @@ struct dms_master_settings {
 	const char *dms_master_separator;
 	const char *dms_master_username_format;
 	const char *dms_master_default_services;
+	const char *dms_master_protected;
+	const char *dms_master_ports;
 	const char *dms_master_audit_file;
 	/* file or ldap */
 	const char *dms_master_store;

@@ -214,7 +214,7 @@ dms_master_authorize(struct auth_request *request,
 		.read_only = entry->policy->read_only,
 	};
 	enum dms_policy_rule rule;
-	bool allowed;
+	int access;
 
 	if (dms_master_extra_fields(request, entry) < 0) {
 		record.result = "tempfail";
@@ -233,11 +233,14 @@ dms_master_authorize(struct auth_request *request,
 		return PASSDB_RESULT_USER_DISABLED;
 	}
 
-	allowed = dms_policy_check(entry->policy, &module->default_services,
-				   target, DMS_REQUEST_SERVICE(request),
-				   ioloop_time, &rule, &record.pattern);
-	record.rule = dms_policy_rule_name(rule);
-	if (!allowed && !verified) {
+	access = dms_master_access(module, request, login->master,
+				   entry->policy, target, &record, &rule);
+	if (access < 0) {
+		record.result = "tempfail";
+		(void)dms_master_audit(module, request, &record);
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
+	if (access == 0 && !verified) {
 		/* a credentials lookup: Dovecot has not checked the
 		   password yet, so this says nothing about it, and the
 		   client learns nothing */
@@ -250,7 +253,7 @@ dms_master_authorize(struct auth_request *request,
 		(void)dms_master_audit(module, request, &record);
 		return PASSDB_RESULT_USER_DISABLED;
 	}
-	if (!allowed) {
+	if (access == 0) {
 		/* the password was right, so the client may learn why.
 		   Dovecot sends code=authz_fail only with a master_user,
 		   which it keeps read-only for passdbs, so IMAP gets RFC
@@ -479,6 +482,7 @@ static struct dms_master_passdb_module *
 dms_master_module_new(pool_t pool, const struct dms_args *parsed)
 {
 	struct dms_master_passdb_module *module;
+	char ebuf[256];
 	const char *error;
 
 	module = p_new(pool, struct dms_master_passdb_module, 1);
@@ -489,9 +493,11 @@ dms_master_module_new(pool_t pool, const struct dms_args *parsed)
 	if (parsed->audit_file != NULL)
 		module->audit_file = p_strdup(pool, parsed->audit_file);
 	/* validated by the caller */
-	if (dms_policy_parse_services(p_strdup(pool, parsed->default_services),
-				      &module->default_services, &error) < 0)
-		i_fatal("passdb dms_master: default_services: %s", error);
+	module->site_text = p_strdup(pool, parsed->site);
+	if (dms_policy_site_parse(p_strdup(pool, parsed->site),
+				  &module->site, ebuf, sizeof(ebuf),
+				  &error) < 0)
+		i_fatal("passdb dms_master: %s", error);
 	module->scheme = parsed->scheme;
 	module->separator = parsed->separator;
 	module->module.blocking = parsed->blocking;
@@ -526,13 +532,17 @@ dms_master_preinit(pool_t pool, struct event *event,
 	i_zero(&parsed);
 	if (set->dms_master_path[0] == '\0') {
 		*error_r = "dms_master_path is not set: name the master store";
+	} else if (dms_args_site(t_str_replace(
+			set->dms_master_default_services, ' ', ','),
+		   t_str_replace(set->dms_master_protected, ' ', ','),
+		   t_str_replace(set->dms_master_ports, ' ', ','),
+		   &parsed.site, error_r) < 0) {
+		/* the settings check refuses these first */
 	} else {
 		parsed.path = (char *)set->dms_master_path;
 		parsed.separator = set->dms_master_separator[0];
 		parsed.username_format =
 			(char *)set->dms_master_username_format;
-		parsed.default_services = t_strdup_noconst(t_str_replace(
-			set->dms_master_default_services, ' ', ','));
 		parsed.audit_file = set->dms_master_audit_file[0] == '\0' ?
 			NULL : (char *)set->dms_master_audit_file;
 		parsed.ldap = strcmp(set->dms_master_store, "ldap") == 0;
@@ -540,6 +550,7 @@ dms_master_preinit(pool_t pool, struct event *event,
 		   preinit; init() takes the scheme from there */
 		parsed.scheme = DMS_DEFAULT_SCHEME;
 		*module_r = &dms_master_module_new(pool, &parsed)->module;
+		free(parsed.site);
 		ret = 0;
 	}
 	settings_free(set);
@@ -680,10 +691,21 @@ static void dms_master_init(struct passdb_module *_module)
 	/* after preinit: the auth process no longer runs as root here */
 	dms_master_trust(&module->trust);
 	if (module->ldap_config.uris != NULL) {
+		/* grants are kept beside a file store only */
+		module->grants = dms_grants_from_buffer("", 0);
+		if (module->grants == NULL)
+			i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: "
+				       "Out of memory");
 		dms_master_ldap_init(module);
 		return;
 	}
 	dms_store_set_trust(module->store, &module->trust);
+	char *grants_path = dms_grants_path(module->path);
+	module->grants = grants_path == NULL ? NULL :
+		dms_grants_new(grants_path, &module->trust);
+	free(grants_path);
+	if (module->grants == NULL)
+		i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: Out of memory");
 	/* a missing store is not fatal: master logins fail as temporary
 	   failures until it is there, everything else works */
 	(void)dms_master_store_refresh(module, auth_event);
@@ -696,6 +718,7 @@ static void dms_master_deinit(struct passdb_module *_module)
 
 	dms_master_passdb_unregister(module);
 	dms_store_free(&module->store);
+	dms_grants_free(&module->grants);
 	dms_ldap_store_free(&module->ldap);
 	dms_ldap_config_free(&module->ldap_config);
 	i_free(module->ldap_bind_problem);

@@ -33,7 +33,7 @@
    Plugin protocol (lines of tab-separated, tab-escaped fields, after
    Dovecot's VERSION handshake):
      START  SESSION MASTER USER SERVICE REMOTE_IP LEVEL READ_ONLY STORE
-            DEFAULT_SERVICES NOTIFY
+            SITE NOTIFY LOCAL_IP LOCAL_PORT GRANT GRANT_REASON
             -> OK | FAIL <reason>   (the started record is written first:
                                      a session that cannot be recorded is
                                      refused)
@@ -89,7 +89,8 @@ struct dms_session_conn {
 
 	/* START's fields; NULL until then */
 	char *session, *master, *user, *service, *remote_ip;
-	char *store, *default_services;
+	char *store, *site, *local_ip, *grant, *grant_reason;
+	unsigned int local_port;
 	bool read_only;
 	/* the owner gets a notice when the session ends */
 	bool notify;
@@ -251,7 +252,9 @@ static void dms_session_notice(struct dms_session_conn *c, const char *how)
 		"session", c->session, "started", started, "ended", ended,
 		"how", how, "mailboxes", str_len(boxes) == 0 ? "-" :
 		str_c(boxes), "read", dec2str(c->messages_read),
-		"changed", dec2str(c->messages_changed), NULL
+		"changed", dec2str(c->messages_changed),
+		"reason", c->grant_reason[0] != '\0' ? c->grant_reason :
+		"none given (the master has standing access)", NULL
 	};
 	dms_session_notice_send(c->user, c->session, vars);
 }
@@ -329,7 +332,7 @@ dms_session_start(struct dms_session_conn *c, const char *const *args)
 {
 	const char *error;
 
-	if (c->session != NULL || str_array_length(args) != 11) {
+	if (c->session != NULL || str_array_length(args) != 15) {
 		e_error(c->conn.event, "Invalid START");
 		return -1;
 	}
@@ -340,7 +343,15 @@ dms_session_start(struct dms_session_conn *c, const char *const *args)
 	c->remote_ip = i_strdup(args[5]);
 	c->read_only = strcmp(args[7], "yes") == 0;
 	c->store = i_strdup(args[8]);
-	c->default_services = i_strdup(args[9]);
+	c->site = i_strdup(args[9]);
+	c->local_ip = i_strdup(args[11]);
+	c->grant = i_strdup(args[13]);
+	c->grant_reason = i_strdup(args[14]);
+	if (str_to_uint(args[12], &c->local_port) < 0) {
+		e_error(c->conn.event, "Invalid START: LOCAL_PORT %s",
+			args[12]);
+		return -1;
+	}
 	/* the master's dms_notify_owner, else the site's -n */
 	c->notify = strcmp(args[10], "yes") == 0 ||
 		(notify_all && strcmp(args[10], "no") != 0);
@@ -356,7 +367,9 @@ dms_session_start(struct dms_session_conn *c, const char *const *args)
 		"session %s (master %s, user %s): ", c->session, c->master,
 		c->user));
 	const char *kv[] = {
-		"level", args[6], "read_only", args[7], NULL
+		"level", args[6], "read_only", args[7],
+		args[13][0] == '\0' ? NULL : "grant", args[13],
+		"grant_reason", args[14], NULL
 	};
 	if (dms_session_record(c, "dms_master_session_started", kv,
 			       &error) < 0) {
@@ -477,7 +490,9 @@ static void dms_session_check_all(void *context ATTR_UNUSED)
 			.user = c->user,
 			.service = c->service,
 			.store = c->store,
-			.default_services = c->default_services,
+			.site = c->site,
+			.local_ip = c->local_ip,
+			.local_port = c->local_port,
 			.read_only = c->read_only,
 		};
 
@@ -549,7 +564,10 @@ static void dms_session_destroy(struct connection *conn)
 	i_free(c->service);
 	i_free(c->remote_ip);
 	i_free(c->store);
-	i_free(c->default_services);
+	i_free(c->site);
+	i_free(c->local_ip);
+	i_free(c->grant);
+	i_free(c->grant_reason);
 	i_free(c->end_reason);
 	char *name;
 	array_foreach_elem(&c->mailboxes, name)

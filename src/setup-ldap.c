@@ -185,6 +185,8 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	static const char *const default_services[] = {
 		DMS_LDAP_DEFAULT_SERVICES, NULL };
 	static const char *const never[] = { DMS_LDAP_NEVER, NULL };
+	static const char *const no_deny[] = { DMS_LDAP_NO_DENY, NULL };
+	static const char *const any_port[] = { DMS_LDAP_ANY_PORT, NULL };
 	static const char *const yes[] = { "TRUE", NULL };
 	static const char *const no[] = { "FALSE", NULL };
 	static const char *const *const neutral[DMS_LDAP_ATTR_COUNT] = {
@@ -193,12 +195,14 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 		[DMS_LDAP_ATTR_READ_ONLY] = no,
 		[DMS_LDAP_ATTR_EXPIRES] = never,
 		[DMS_LDAP_ATTR_DISABLED] = no,
+		[DMS_LDAP_ATTR_DENY] = no_deny,
+		[DMS_LDAP_ATTR_PORTS] = any_port,
 	};
 	const char *const *values[DMS_LDAP_ATTR_COUNT];
 	const char *name_values[] = { name, NULL };
 	const char *hash_values[] = { hash, NULL };
 	const char *expires_values[2] = { NULL, NULL };
-	struct value_list allow, services;
+	struct value_list allow, services, deny, ports;
 	struct dms_policy policy;
 	char *text, *dn = NULL, expires[32], error[1024];
 	unsigned int present;
@@ -220,6 +224,8 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	memset(values, 0, sizeof(values));
 	list_values(&policy.allow, &allow);
 	list_values(&policy.services, &services);
+	list_values(&policy.deny, &deny);
+	list_values(&policy.ports, &ports);
 	if (policy.has_expires) {
 		time_t t = (time_t)policy.expires;
 		struct tm tm;
@@ -236,6 +242,8 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	CHANGE(DMS_LDAP_ATTR_EXPIRES, opts->expires_flag, expires_values);
 	CHANGE(DMS_LDAP_ATTR_READ_ONLY, opts->read_only, yes);
 	CHANGE(DMS_LDAP_ATTR_DISABLED, opts->disabled, yes);
+	CHANGE(DMS_LDAP_ATTR_DENY, opts->deny_flag, deny.values);
+	CHANGE(DMS_LDAP_ATTR_PORTS, opts->ports_flag, ports.values);
 #undef CHANGE
 	/* the optional choices: set, or removed (an empty REPLACE) for the
 	   site's default */

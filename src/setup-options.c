@@ -75,6 +75,8 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 		name[name_len] = '\0';
 
 		bool takes_value = strcmp(name, "--allow") == 0 ||
+			strcmp(name, "--deny") == 0 ||
+			strcmp(name, "--ports") == 0 ||
 			strcmp(name, "--services") == 0 ||
 			strcmp(name, "--expires") == 0 ||
 			strcmp(name, "--record") == 0;
@@ -98,6 +100,24 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 			o->allow_flag = SETUP_FLAG_SET;
 		} else if (strcmp(name, "--no-allow") == 0) {
 			o->allow_flag = SETUP_FLAG_CLEAR;
+		} else if (strcmp(name, "--deny") == 0) {
+			ret = add_value(&o->deny, value, error_r);
+			o->deny_flag = SETUP_FLAG_SET;
+		} else if (strcmp(name, "--no-deny") == 0) {
+			o->deny_flag = SETUP_FLAG_CLEAR;
+		} else if (strcmp(name, "--ports") == 0) {
+			ret = set_value(&o->ports, value, error_r);
+			o->ports_flag = SETUP_FLAG_SET;
+		} else if (strcmp(name, "--no-ports") == 0) {
+			o->ports_flag = SETUP_FLAG_CLEAR;
+		} else if (strcmp(name, "--require-grant") == 0) {
+			o->require_grant = SETUP_FLAG_SET;
+		} else if (strcmp(name, "--no-require-grant") == 0) {
+			o->require_grant = SETUP_FLAG_CLEAR;
+		} else if (strcmp(name, "--grant-approval") == 0) {
+			o->grant_approval = SETUP_FLAG_SET;
+		} else if (strcmp(name, "--no-grant-approval") == 0) {
+			o->grant_approval = SETUP_FLAG_CLEAR;
 		} else if (strcmp(name, "--services") == 0) {
 			ret = set_value(&o->services, value, error_r);
 			o->services_flag = SETUP_FLAG_SET;
@@ -197,7 +217,10 @@ void setup_options_free(struct setup_options *o)
 	free(o->services);
 	free(o->expires);
 	free(o->record);
+	free(o->deny);
+	free(o->ports);
 	o->allow = o->services = o->expires = o->record = NULL;
+	o->deny = o->ports = NULL;
 }
 
 struct text {
@@ -245,7 +268,15 @@ static bool key_changed(const struct setup_options *o, const char *token,
 		(o->record_flag != SETUP_FLAG_UNCHANGED &&
 		 key_is(token, len, "dms_record")) ||
 		(o->notify_owner != SETUP_NOTIFY_UNCHANGED &&
-		 key_is(token, len, "dms_notify_owner"));
+		 key_is(token, len, "dms_notify_owner")) ||
+		(o->deny_flag != SETUP_FLAG_UNCHANGED &&
+		 key_is(token, len, "dms_deny")) ||
+		(o->ports_flag != SETUP_FLAG_UNCHANGED &&
+		 key_is(token, len, "dms_ports")) ||
+		(o->require_grant != SETUP_FLAG_UNCHANGED &&
+		 key_is(token, len, "dms_require_grant")) ||
+		(o->grant_approval != SETUP_FLAG_UNCHANGED &&
+		 key_is(token, len, "dms_grant_approval"));
 }
 
 static int add_new(struct text *t, const char *key, const char *value)
@@ -337,6 +368,14 @@ char *setup_options_apply(const struct setup_options *o, const char *old,
 			      o->notify_owner == SETUP_NOTIFY_YES ? "yes" :
 			      "no");
 	}
+	if (ret == 0 && o->deny_flag == SETUP_FLAG_SET)
+		ret = add_new(&ours, "dms_deny", o->deny);
+	if (ret == 0 && o->ports_flag == SETUP_FLAG_SET)
+		ret = add_new(&ours, "dms_ports", o->ports);
+	if (ret == 0 && o->require_grant == SETUP_FLAG_SET)
+		ret = add_new(&ours, "dms_require_grant", "yes");
+	if (ret == 0 && o->grant_approval == SETUP_FLAG_SET)
+		ret = add_new(&ours, "dms_grant_approval", "yes");
 	if (ret < 0) {
 		if (error_buf[0] != '\0')
 			*error_r = error_buf;

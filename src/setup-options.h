@@ -24,8 +24,10 @@ enum setup_notify {
 
 struct setup_options {
 	/* values for SET; all malloc()ed by setup_options_parse() */
-	char *allow, *services, *expires, *record;
+	char *allow, *services, *expires, *record, *deny, *ports;
 	enum setup_flag allow_flag, services_flag, expires_flag, record_flag;
+	enum setup_flag deny_flag, ports_flag;
+	enum setup_flag require_grant, grant_approval;
 	enum setup_flag read_only, disabled;
 	enum setup_notify notify_owner;
 	/* any policy option given */
@@ -39,7 +41,10 @@ struct setup_options {
    --allow PATTERNS (repeatable), --no-allow, --services LIST,
    --no-services, --read-only, --no-read-only, --expires TIME,
    --no-expires, --disable, --enable, --record LEVEL, --no-record,
-   --notify-owner, --no-notify-owner, --default-notify-owner, as
+   --notify-owner, --no-notify-owner, --default-notify-owner,
+   --deny PATTERNS (repeatable), --no-deny, --ports LIST, --no-ports,
+   --require-grant, --no-require-grant, --grant-approval,
+   --no-grant-approval, as
    "--opt VALUE" or "--opt=VALUE",
    and --password-stdin; "--" ends them. Everything else is an argument,
    so a password may start with '-'. Returns 0 or -1 with *error_r (static or in OPTS). */

@@ -80,6 +80,20 @@ static char *prompt(const char *text)
 	return line;
 }
 
+char *setup_password_ask(const char *text, const char **error_r)
+{
+	char *password;
+
+	if (!isatty(STDIN_FILENO)) {
+		*error_r = "standard input is not a terminal to ask for the "
+			"password (use --password-stdin)";
+		return NULL;
+	}
+	if ((password = prompt(text)) == NULL)
+		*error_r = "no password entered";
+	return password;
+}
+
 char *setup_password_read(bool from_stdin, const char **error_r)
 {
 	char *first, *second;

@@ -9,6 +9,10 @@
    or NULL with *error_r. */
 char *setup_password_read(bool from_stdin, const char **error_r);
 
+/* Ask for an existing password once on the terminal, without echo,
+   showing TEXT. Returns it malloc()ed, or NULL with *error_r. */
+char *setup_password_ask(const char *text, const char **error_r);
+
 /* Wipe and free a password (NULL is fine). */
 void setup_password_free(char *password);
 

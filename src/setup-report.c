@@ -173,6 +173,9 @@ static void report_line(struct report *r, const struct dms_audit_line *line)
 		r->invalid++;
 		return;
 	}
+	/* grants given, approved and revoked (setup): no logins */
+	if (stage != NULL && strcmp(stage, "grant") == 0)
+		return;
 	if ((m = master_get(r, master)) == NULL)
 		return;
 	/* YYYY-MM-DDTHH:MM:SS compared as text: the same form throughout */

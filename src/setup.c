@@ -9,6 +9,7 @@
 #include "dms-pattern.h"
 #include "dms-store.h"
 #include "dms-store-write.h"
+#include "setup-grants.h"
 #include "setup-kick.h"
 #include "setup-ldap.h"
 #include "setup-names.h"
@@ -79,6 +80,15 @@ static void usage(FILE *out, const char *prog)
 "  dovecot-master del NAME [NAME...]      delete master accounts\n"
 "  dovecot-master list                    list them, one \"* NAME\" a line,\n"
 "                                         with their policy if any\n"
+"  dovecot-master grant NAME TARGET (--for DURATION | --until TIME)\n"
+"                       --reason TEXT     let NAME open TARGET (an address\n"
+"                                         or pattern) for a while; prints\n"
+"                                         the grant's ID\n"
+"  dovecot-master grants [NAME] [--prune] list the grants (--prune: drop\n"
+"                                         the ended ones)\n"
+"  dovecot-master revoke ID               end a grant and its sessions\n"
+"  dovecot-master approve ID --by OTHER   another master approves a grant\n"
+"                                         (asks OTHER's password)\n"
 "  dovecot-master kick NAME               end NAME's open sessions now\n"
 "                                         (Dovecot's dms-session service)\n"
 "  dovecot-master report [--since DATE] [--json] [--unused-days N]\n"
@@ -121,6 +131,20 @@ static void usage(FILE *out, const char *prog)
 "                       that read or changed something\n"
 "  --no-notify-owner    no notice, whatever the site's default\n"
 "  --default-notify-owner  the site's default (dms-session -n)\n"
+"  --deny PATTERNS      targets it may never open, whatever --allow says,\n"
+"                       comma-separated, repeatable (the site's\n"
+"                       protected= list applies to every master)\n"
+"  --no-deny            none denied (the default)\n"
+"  --ports LIST         the listeners master logins are accepted on:\n"
+"                       PORT, ADDRESS or ADDRESS:PORT ([ADDRESS]:PORT\n"
+"                       for IPv6), e.g. 10143,127.0.0.1:993\n"
+"  --no-ports           the site's ports= (default: any listener)\n"
+"  --require-grant      no standing access: it opens a mailbox only while\n"
+"                       a grant covers it (setup dovecot-master grant)\n"
+"  --no-require-grant   standing access (the default)\n"
+"  --grant-approval     its grants take effect once another master\n"
+"                       approves them (setup dovecot-master approve)\n"
+"  --no-grant-approval  its grants take effect at once (the default)\n"
 "A PASSWORD starting with \"--\" goes after \"--\"; one of the form\n"
 "dms_KEY=VALUE is refused as a policy option given where the password\n"
 "goes (use --password-stdin for such a password).\n"
@@ -157,12 +181,18 @@ static void usage(FILE *out, const char *prog)
 static const char *kick_usage(const char *prog,
 				const struct account_kind *kind)
 {
-	static char buf[256];
+	static char buf[1024];
+	const char *g = kind->group;
 
 	snprintf(buf, sizeof(buf), "       %s %s kick NAME\n"
 		 "       %s %s report [--since DATE] [--json] "
-		 "[--unused-days N] [--audit-file FILE]\n", prog,
-		 kind->group, prog, kind->group);
+		 "[--unused-days N] [--audit-file FILE]\n"
+		 "       %s %s grant NAME TARGET (--for DURATION | "
+		 "--until TIME) --reason TEXT\n"
+		 "       %s %s grants [NAME] [--prune]\n"
+		 "       %s %s revoke ID\n"
+		 "       %s %s approve ID --by OTHER\n",
+		 prog, g, prog, g, prog, g, prog, g, prog, g, prog, g);
 	return buf;
 }
 
@@ -173,7 +203,9 @@ static void kind_usage(FILE *out, const char *prog,
 	const char *policy = kind->need_at ? "" :
 		" [--allow PATTERNS] [--services LIST]\n"
 		"           [--read-only] [--expires TIME] [--disable|--enable]\n"
-		"           [--record LEVEL] [--[no-]notify-owner]";
+		"           [--record LEVEL] [--[no-]notify-owner]\n"
+		"           [--deny PATTERNS] [--ports LIST] "
+		"[--[no-]require-grant] [--[no-]grant-approval]";
 
 	fprintf(out,
 "Usage: %s %s add %s [PASSWORD]%s\n"
@@ -628,6 +660,28 @@ static int run_kind(struct setup *s, const struct account_kind *kind,
 		return cmd_kick(s, kind, argc - 1, argv + 1);
 	if (strcmp(sub, "report") == 0 && !kind->need_at)
 		return cmd_report(s, kind, argc - 1, argv + 1);
+	if (!kind->need_at) {
+		struct setup_grants_settings set = {
+			.prog = s->prog,
+			.store_path = s->masters_path,
+			.audit_file = env_or("DMS_AUDIT_FILE",
+					     SETUP_AUDIT_FILE_DEFAULT),
+			.password_stdin = s->password_stdin,
+		};
+		int ret;
+
+		if (s->ldap_path != NULL &&
+		    (strcmp(sub, "grant") == 0 || strcmp(sub, "grants") == 0 ||
+		     strcmp(sub, "revoke") == 0 ||
+		     strcmp(sub, "approve") == 0)) {
+			error_msg(s, "%s: grants are kept beside a masters "
+				  "file; masters in LDAP have none", sub);
+			return EXIT_FAILURE;
+		}
+		if ((ret = setup_grants_run(&set, sub, argc - 1,
+					    argv + 1)) >= 0)
+			return ret;
+	}
 	if (strcmp(sub, "help") == 0) {
 		kind_usage(stdout, s->prog, kind);
 		return EXIT_SUCCESS;

@@ -73,21 +73,6 @@ dms_master_store_spec(const struct dms_master_passdb_module *module)
 			   module->path, NULL);
 }
 
-static const char *
-dms_master_services_text(const struct dms_policy_list *list)
-{
-	string_t *str = t_str_new(64);
-	const char *item = list->items;
-
-	for (unsigned int i = 0; i < list->count; i++) {
-		if (i > 0)
-			str_append_c(str, ',');
-		str_append(str, item);
-		item += strlen(item) + 1;
-	}
-	return str_c(str);
-}
-
 static void
 dms_master_set_plugins(struct auth_request *request, const char *master,
 		       const struct dms_master_passdb_module *module,
@@ -98,8 +83,15 @@ dms_master_set_plugins(struct auth_request *request, const char *master,
 	dms_master_set_session_field(request, "dms_session_master", master);
 	dms_master_set_session_field(request, "dms_session_store",
 				     dms_master_store_spec(module));
-	dms_master_set_session_field(request, "dms_session_default_services",
-		dms_master_services_text(&module->default_services));
+	dms_master_set_session_field(request, "dms_session_site",
+				     module->site_text);
+	if (policy->grant != NULL) {
+		/* for the session's records and the owner's notice */
+		dms_master_set_session_field(request, "dms_session_grant",
+					     policy->grant);
+		dms_master_set_session_field(request,
+			"dms_session_grant_reason", policy->grant_reason);
+	}
 	/* the master's own choices over the site's */
 	if (policy->record != DMS_POLICY_RECORD_DEFAULT) {
 		dms_master_set_session_field(request, "dms_session_record",

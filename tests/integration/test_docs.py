@@ -254,6 +254,19 @@ COMMANDS = {
     "doveadm kick -f user_...":
         ("mention", "tests/integration/test_session_end.py"),
     "install -d -o root -g dovecot -m 770 /var/log/dovecot-dms": RUN,
+    # deny rules, ports and grants
+    "doveadm auth test": ("mention",
+                          "tests/integration/test_deny_ports.py"),
+    "setup dovecot-master update NAME":
+        ("synopsis", "tests/integration/test_ldap_trust.py"),
+    "setup dovecot-master add helpdesk --require-grant": RUN,
+    "setup dovecot-master grant helpdesk user@example.com --for 2h --reason "
+    "'ticket 4711: restore the Archive folder'": RUN,
+    "setup dovecot-master grants helpdesk": RUN,
+    "setup dovecot-master revoke ID":
+        ("synopsis", "tests/integration/test_grants.py"),
+    "setup dovecot-master approve ID --by admin":
+        ("synopsis", "tests/integration/test_grants.py"),
 }
 
 
@@ -402,6 +415,32 @@ def test_readme_session_options(etc):
     assert lines["admin"] == ("admin|{PLAIN}x|dms_read_only=yes "
                               "dms_record=messages dms_notify_owner=yes")
     assert lines["backup"] == "backup|{PLAIN}y|dms_notify_owner=no"
+
+
+README_GRANTS = runs(
+    "setup dovecot-master add helpdesk --require-grant",
+    "setup dovecot-master grant helpdesk user@example.com --for 2h --reason "
+    "'ticket 4711: restore the Archive folder'",
+    "setup dovecot-master grants helpdesk")
+
+
+def test_readme_grants(etc, tmp_path):
+    env = {"DMS_AUDIT_FILE": str(tmp_path / "audit.json")}
+    rc, out = verbatim(README_GRANTS[0], etc, ["pw-1", "pw-1"], env=env)
+    assert rc == 0, out
+    assert store(etc)["helpdesk"].endswith("|dms_require_grant=yes")
+    rc, out = verbatim(README_GRANTS[1], etc, env=env)
+    assert rc == 0, out
+    grant_id = out.splitlines()[0].strip()
+    assert re.fullmatch(r"[0-9a-f]{16}", grant_id), out
+    rc, out = verbatim(README_GRANTS[2], etc, env=env)
+    assert rc == 0, out
+    assert re.match(r"%s helpdesk user@example.com until \S+Z active: "
+                    r"ticket 4711: restore the Archive folder" % grant_id,
+                    out.strip()), out
+    # granted, and audited
+    with open(env["DMS_AUDIT_FILE"]) as f:
+        assert '"grant":"%s"' % grant_id in f.read()
 
 
 SETUP_HELP = runs("setup help")

@@ -170,7 +170,8 @@ def test_setup_writes_every_policy_attribute(doc_slapd, tmp_path):
     assert rc == 0, err
     entry = doc_slapd.search(dn("fresh"), "(objectClass=*)")
     for line in ("dmsAllow: *", "dmsServices: default", "dmsReadOnly: FALSE",
-                 "dmsExpires: 99991231235959Z", "dmsDisabled: FALSE"):
+                 "dmsExpires: 99991231235959Z", "dmsDisabled: FALSE",
+                 "dmsDeny: none", "dmsPorts: default"):
         assert line in entry, entry
     # --no-* writes "no limit" as a value, never removes the attribute
     rc, _, err = cli_run(conf, "dovecot-master", "update", "fresh",
@@ -201,6 +202,9 @@ def test_setup_completes_old_entries(make_dovecot, doc_slapd, tmp_path):
                              "--enable")
         assert rc == 0, err
         assert "had no dmsExpires: written as 99991231235959Z" in err, err
+        # and 0.3.0's entries, without 0.4.0's dmsDeny and dmsPorts
+        assert "had no dmsDeny: written as none" in err, err
+        assert "had no dmsPorts: written as default" in err, err
         entry = doc_slapd.search(dn("legacy"), "(objectClass=*)")
         assert "dmsExpires: 99991231235959Z" in entry, entry
         rc, out, _ = cli_run(conf, "dovecot-master", "list")

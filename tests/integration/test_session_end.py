@@ -1,6 +1,6 @@
 """Sessions end when access ends (issue 21, item 3): a master deleted,
-disabled, expired, made read-only, or whose dms_allow or dms_services no
-longer cover an open session has that session ended by the dms-session
+disabled, expired, made read-only, or whose dms_allow, dms_deny,
+dms_ports or dms_services no longer allow an open session has that session ended by the dms-session
 service, which checks every open master session every 2 s; "setup
 dovecot-master kick NAME" ends them at once. IDLE sessions included, on
 both Dovecot versions; the target's own sessions and other masters'
@@ -90,6 +90,9 @@ CHANGES = {
     "allow": ("dms_allow=*@example.org", "allow"),
     "services": ("dms_services=pop3", "services"),
     "read_only": ("dms_read_only=yes", "read_only"),
+    "deny": ("dms_deny=user@example.com", "deny"),
+    # the session came in on the harness's IMAP listener
+    "ports": ("dms_ports=1", "ports"),
 }
 
 

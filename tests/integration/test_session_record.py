@@ -311,7 +311,7 @@ s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(b"VERSION\\tdms-session-client\\t1\\t0\\n"
           b"START\\tforged\\tadmin\\tuser@example.com\\timap\\t\\tsummary\\tno"
-          b"\\t\\timap\\t\\n")
+          b"\\t\\tdms_services=imap\\t\\t\\t0\\t\\t\\n")
 f = s.makefile("rb")
 assert f.readline().startswith(b"VERSION")
 assert f.readline() == b"OK\\n"

@@ -91,6 +91,26 @@ START_TEST(test_policy_args)
 					&error), -1);
 	ck_assert_str_eq(error, "Invalid audit_file=audit.jsonl: needs an "
 			 "absolute path");
+
+	/* the site's protected list and ports, as one canonical text */
+	ck_assert_int_eq(dms_args_parse("/m", &a, &error), 0);
+	ck_assert_str_eq(a.site, "dms_services=imap,pop3");
+	dms_args_free(&a);
+	ck_assert_int_eq(dms_args_parse("protected=ceo@example.com,*@hr.x "
+					"ports=10143,127.0.0.1:993 "
+					"default_services=imap /m", &a,
+					&error), 0);
+	ck_assert_str_eq(a.site, "dms_services=imap dms_deny=ceo@example.com,"
+			 "*@hr.x dms_ports=10143,127.0.0.1:993");
+	dms_args_free(&a);
+	ck_assert_int_eq(dms_args_parse("ports=imap /m", &a, &error), -1);
+	ck_assert(strstr(error, "Invalid ports=imap: not a port") != NULL);
+	ck_assert_int_eq(dms_args_parse("protected=a,,b /m", &a, &error), -1);
+	ck_assert(strstr(error, "Invalid protected=a,,b: ") != NULL);
+	/* given empty: none, as if not given */
+	ck_assert_int_eq(dms_args_parse("protected= ports= /m", &a, &error), 0);
+	ck_assert_str_eq(a.site, "dms_services=imap,pop3");
+	dms_args_free(&a);
 }
 END_TEST
 

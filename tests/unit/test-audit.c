@@ -71,8 +71,24 @@ START_TEST(test_audit_json)
 			 "\"service\":\"imap\",\"remote_ip\":\"127.0.0.1\","
 			 "\"result\":\"ok\",\"rule\":\"allow\","
 			 "\"pattern\":\"*@example.com\","
-			 "\"session\":\"ZKjpSW9hjqp/AAAB\",\"read_only\":true}\n");
+			 "\"session\":\"ZKjpSW9hjqp/AAAB\",\"grant\":null,"
+			 "\"reason\":null,\"read_only\":true}\n");
 	free(json);
+	/* a grant's reason is the operator's text: escaped as any value */
+	r.rule = "grant";
+	r.grant = "0123456789abcdef";
+	r.reason = "ticket #42: \"restore\" mail";
+	json = dms_audit_json(&r);
+	ck_assert(strstr(json, "\"rule\":\"grant\",\"pattern\":\"*@example.com\","
+			 "\"session\":\"ZKjpSW9hjqp/AAAB\","
+			 "\"grant\":\"0123456789abcdef\",\"reason\":\"ticket #42: "
+			 "\\\"restore\\\" mail\",") != NULL);
+	free(json);
+	json = dms_audit_text(&r);
+	ck_assert(strstr(json, "grant=0123456789abcdef reason=\"ticket #42: "
+			 "\\\"restore\\\" mail\" read_only=yes") != NULL);
+	free(json);
+	r = plain;
 	r.stage = NULL;
 	r.user = NULL;
 	r.session = NULL;
@@ -93,6 +109,7 @@ START_TEST(test_audit_json)
 			 "\"service\":\"imap\",\"remote_ip\":null,"
 			 "\"result\":\"ok\",\"rule\":\"allow\","
 			 "\"pattern\":null,\"session\":null,"
+			 "\"grant\":null,\"reason\":null,"
 			 "\"read_only\":false}\n");
 	free(json);
 }

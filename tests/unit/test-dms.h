@@ -21,5 +21,6 @@ Suite *options_suite(void);
 Suite *path_suite(void);
 Suite *ldap_suite(void);
 Suite *session_suite(void);
+Suite *grants_suite(void);
 
 #endif

@@ -166,7 +166,8 @@ static void entry_set(struct dms_ldap_entry *e, enum dms_ldap_attr attr,
 /* the shipped schema's names, for the messages */
 static const char *const attr_names[DMS_LDAP_ATTR_COUNT] = {
 	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
-	"dmsExpires", "dmsDisabled", "dmsRecord", "dmsNotifyOwner",
+	"dmsExpires", "dmsDisabled", "dmsDeny", "dmsPorts", "dmsRecord",
+	"dmsNotifyOwner",
 };
 
 /* Every policy attribute at its "no limit" value, as setup writes them. */
@@ -177,12 +178,17 @@ static void entry_complete(struct dms_ldap_entry *e)
 		V(DMS_LDAP_DEFAULT_SERVICES) };
 	static const struct dms_ldap_value no[] = { V("FALSE") };
 	static const struct dms_ldap_value never[] = { V(DMS_LDAP_NEVER) };
+	static const struct dms_ldap_value none[] = { V(DMS_LDAP_NO_DENY) };
+	static const struct dms_ldap_value def_ports[] = {
+		V(DMS_LDAP_ANY_PORT) };
 
 	entry_set(e, DMS_LDAP_ATTR_ALLOW, any, 1);
 	entry_set(e, DMS_LDAP_ATTR_SERVICES, def, 1);
 	entry_set(e, DMS_LDAP_ATTR_READ_ONLY, no, 1);
 	entry_set(e, DMS_LDAP_ATTR_EXPIRES, never, 1);
 	entry_set(e, DMS_LDAP_ATTR_DISABLED, no, 1);
+	entry_set(e, DMS_LDAP_ATTR_DENY, none, 1);
+	entry_set(e, DMS_LDAP_ATTR_PORTS, def_ports, 1);
 }
 
 START_TEST(test_entry_line)
@@ -235,6 +241,27 @@ START_TEST(test_entry_line)
 	dms_store_free(&store);
 	free(line);
 
+	/* deny and ports, when set */
+	static const struct dms_ldap_value deny[] = { V("ceo@example.com"),
+						      V("*@hr.example.com") };
+	static const struct dms_ldap_value ports[] = { V("10143"),
+						       V("[::1]:993") };
+	entry_complete(&e);
+	entry_set(&e, DMS_LDAP_ATTR_DENY, deny, 2);
+	entry_set(&e, DMS_LDAP_ATTR_PORTS, ports, 2);
+	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
+					     error, sizeof(error)), 1);
+	ck_assert_str_eq(line, "admin|" HASH "|dms_read_only=no "
+			 "dms_disabled=no dms_deny=ceo@example.com,"
+			 "*@hr.example.com dms_ports=10143,[::1]:993");
+	store = dms_store_new_from_buffer(line, strlen(line),
+					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
+	ck_assert_int_eq(dms_store_lookup(store, "admin", &entry), 1);
+	ck_assert_uint_eq(entry->policy->deny.count, 2);
+	ck_assert_uint_eq(entry->policy->ports.count, 2);
+	dms_store_free(&store);
+	free(line);
+
 	/* the optional choices, when present */
 	static const struct dms_ldap_value messages[] = { V("messages") };
 	static const struct dms_ldap_value yes[] = { V("TRUE") };
@@ -282,7 +309,12 @@ static const struct {
 	{ DMS_LDAP_ATTR_ALLOW, { V("") }, 1, "empty" },
 	{ DMS_LDAP_ATTR_SERVICES, { V("imap\npop3") }, 1, "control" },
 	{ DMS_LDAP_ATTR_SERVICES, { V("default"), V("smtp") }, 2,
-	  "dmsServices: \"default\" among other services" },
+	  "dmsServices: the \"no limit\" value among others" },
+	{ DMS_LDAP_ATTR_DENY, { V("none"), V("a@b") }, 2,
+	  "dmsDeny: the \"no limit\" value among others" },
+	{ DMS_LDAP_ATTR_PORTS, { V("default"), V("993") }, 2,
+	  "dmsPorts: the \"no limit\" value among others" },
+	{ DMS_LDAP_ATTR_PORTS, { V("993,143") }, 1, "','" },
 	{ DMS_LDAP_ATTR_READ_ONLY, { V("yes") }, 1, "TRUE or FALSE" },
 	{ DMS_LDAP_ATTR_READ_ONLY, { V("TRUE"), V("FALSE") }, 2, "several" },
 	{ DMS_LDAP_ATTR_DISABLED, { V("true") }, 1, "TRUE or FALSE" },
@@ -294,6 +326,8 @@ static const struct {
 	{ DMS_LDAP_ATTR_READ_ONLY, { V("") }, 0, "no dmsReadOnly attribute" },
 	{ DMS_LDAP_ATTR_EXPIRES, { V("") }, 0, "no dmsExpires attribute" },
 	{ DMS_LDAP_ATTR_DISABLED, { V("") }, 0, "no dmsDisabled attribute" },
+	{ DMS_LDAP_ATTR_DENY, { V("") }, 0, "no dmsDeny attribute (attr_deny)" },
+	{ DMS_LDAP_ATTR_PORTS, { V("") }, 0, "no dmsPorts attribute" },
 	/* the optional ones: absent is fine, a bad value is not */
 	{ DMS_LDAP_ATTR_NOTIFY_OWNER, { V("yes") }, 1, "TRUE or FALSE" },
 	{ DMS_LDAP_ATTR_RECORD, { V("summary"), V("messages") }, 2, "several" },

@@ -219,57 +219,71 @@ START_TEST(test_policy_list_limits)
 }
 END_TEST
 
+/* A login on 127.0.0.1:143 against the default site. */
+static bool check(const struct dms_policy *p, const char *target,
+		  const char *service, int64_t now,
+		  enum dms_policy_rule *rule_r, const char **detail_r)
+{
+	struct dms_policy_site site;
+	struct dms_policy_login login = {
+		.target = target, .service = service,
+		.local_ip = "127.0.0.1", .local_port = 143, .now = now,
+	};
+	char text[] = "", ebuf[128];
+	const char *error;
+
+	ck_assert_int_eq(dms_policy_site_parse(text, &site, ebuf, sizeof(ebuf),
+					       &error), 0);
+	return dms_policy_check(p, &site, &login, rule_r, detail_r);
+}
+
 START_TEST(test_policy_check)
 {
-	struct dms_policy_list defaults;
-	char dbuf[] = "imap,pop3";
 	struct dms_policy p;
 	enum dms_policy_rule rule;
 	const char *error, *detail;
 	char *copy;
 
-	ck_assert_int_eq(dms_policy_parse_services(dbuf, &defaults, &error), 0);
-
 	/* no options: any target, the default services */
 	ck_assert_int_eq(parse("", &p, &copy, &error), 0);
-	ck_assert(dms_policy_check(&p, &defaults, "u@x", "imap", 0, &rule,
+	ck_assert(check(&p, "u@x", "imap", 0, &rule,
 				   &detail));
 	ck_assert_int_eq(rule, DMS_POLICY_RULE_ALLOW);
 	ck_assert_ptr_null(detail);
-	ck_assert(dms_policy_check(&p, &defaults, "u@x", "pop3", 0, &rule,
+	ck_assert(check(&p, "u@x", "pop3", 0, &rule,
 				   &detail));
-	ck_assert(!dms_policy_check(&p, &defaults, "u@x", "smtp", 0, &rule,
+	ck_assert(!check(&p, "u@x", "smtp", 0, &rule,
 				    &detail));
 	ck_assert_int_eq(rule, DMS_POLICY_RULE_SERVICES);
-	ck_assert(!dms_policy_check(&p, &defaults, "u@x", "submission", 0,
+	ck_assert(!check(&p, "u@x", "submission", 0,
 				    &rule, &detail));
-	ck_assert(!dms_policy_check(&p, &defaults, "u@x", "imapx", 0,
+	ck_assert(!check(&p, "u@x", "imapx", 0,
 				    &rule, &detail));
-	ck_assert(!dms_policy_check(&p, &defaults, "u@x", "ima", 0,
+	ck_assert(!check(&p, "u@x", "ima", 0,
 				    &rule, &detail));
-	ck_assert(!dms_policy_check(&p, &defaults, "u@x", NULL, 0, &rule,
+	ck_assert(!check(&p, "u@x", NULL, 0, &rule,
 				    &detail));
 	free(copy);
 
 	ck_assert_int_eq(parse("dms_allow=*@example.com,boss@example.org "
 			       "dms_services=imap,submission "
 			       "dms_expires=2027-01-01", &p, &copy, &error), 0);
-	ck_assert(dms_policy_check(&p, &defaults, "boss@example.org",
+	ck_assert(check(&p, "boss@example.org",
 				   "submission", 1798761599, &rule, &detail));
 	ck_assert_str_eq(detail, "boss@example.org");
-	ck_assert(dms_policy_check(&p, &defaults, "a@example.com", "IMAP",
+	ck_assert(check(&p, "a@example.com", "IMAP",
 				   0, &rule, &detail));
 	ck_assert_str_eq(detail, "*@example.com");
-	ck_assert(!dms_policy_check(&p, &defaults, "a@example.org", "imap",
+	ck_assert(!check(&p, "a@example.org", "imap",
 				    0, &rule, &detail));
 	ck_assert_int_eq(rule, DMS_POLICY_RULE_ALLOW);
-	ck_assert(!dms_policy_check(&p, &defaults, NULL, "imap", 0, &rule,
+	ck_assert(!check(&p, NULL, "imap", 0, &rule,
 				    &detail));
-	ck_assert(!dms_policy_check(&p, &defaults, "a@example.com", "pop3",
+	ck_assert(!check(&p, "a@example.com", "pop3",
 				    0, &rule, &detail));
 	ck_assert_int_eq(rule, DMS_POLICY_RULE_SERVICES);
 	/* expiry: from that second on */
-	ck_assert(!dms_policy_check(&p, &defaults, "a@example.com", "imap",
+	ck_assert(!check(&p, "a@example.com", "imap",
 				    1798761600, &rule, &detail));
 	ck_assert_int_eq(rule, DMS_POLICY_RULE_EXPIRES);
 	free(copy);
@@ -277,29 +291,29 @@ START_TEST(test_policy_check)
 	/* disabled goes first; '*' takes every service */
 	ck_assert_int_eq(parse("dms_services=* dms_disabled=yes "
 			       "dms_expires=2020-01-01", &p, &copy, &error), 0);
-	ck_assert(!dms_policy_check(&p, &defaults, "a", "imap", 0, &rule,
+	ck_assert(!check(&p, "a", "imap", 0, &rule,
 				    &detail));
 	ck_assert_int_eq(rule, DMS_POLICY_RULE_DISABLED);
 	free(copy);
 	ck_assert_int_eq(parse("dms_services=*", &p, &copy, &error), 0);
-	ck_assert(dms_policy_check(&p, &defaults, "a", "smtp", 0, &rule,
+	ck_assert(check(&p, "a", "smtp", 0, &rule,
 				   &detail));
 	free(copy);
 	/* read-only: imap and pop3 only, whatever the services say */
 	ck_assert_int_eq(parse("dms_services=* dms_read_only=yes", &p, &copy,
 			       &error), 0);
-	ck_assert(dms_policy_check(&p, &defaults, "a", "imap", 0, &rule,
+	ck_assert(check(&p, "a", "imap", 0, &rule,
 				   &detail));
-	ck_assert(dms_policy_check(&p, &defaults, "a", "POP3", 0, &rule,
+	ck_assert(check(&p, "a", "POP3", 0, &rule,
 				   &detail));
-	ck_assert(dms_policy_check(&p, &defaults, "a", "pop3", 0, &rule,
+	ck_assert(check(&p, "a", "pop3", 0, &rule,
 				   &detail));
 	for (unsigned int i = 0; i < 5; i++) {
 		static const char *const writers[] = {
 			"sieve", "submission", "smtp", "doveadm", "lmtp",
 		};
 
-		ck_assert(!dms_policy_check(&p, &defaults, "a", writers[i], 0,
+		ck_assert(!check(&p, "a", writers[i], 0,
 					    &rule, &detail));
 		ck_assert_int_eq(rule, DMS_POLICY_RULE_READ_ONLY);
 	}
@@ -307,7 +321,7 @@ START_TEST(test_policy_check)
 	/* a service not listed at all is still refused as such */
 	ck_assert_int_eq(parse("dms_services=imap dms_read_only=yes", &p,
 			       &copy, &error), 0);
-	ck_assert(!dms_policy_check(&p, &defaults, "a", "sieve", 0, &rule,
+	ck_assert(!check(&p, "a", "sieve", 0, &rule,
 				    &detail));
 	ck_assert_int_eq(rule, DMS_POLICY_RULE_SERVICES);
 	free(copy);
@@ -349,6 +363,115 @@ START_TEST(test_policy_format)
 	ck_assert_int_eq(dms_policy_format(&p, small, sizeof(small)),
 			 strlen(buf));
 	ck_assert_str_eq(small, "dms_all");
+	free(copy);
+}
+END_TEST
+
+START_TEST(test_policy_deny_ports)
+{
+	struct dms_policy p;
+	struct dms_policy_site site;
+	enum dms_policy_rule rule;
+	const char *error, *detail;
+	char *copy, ebuf[256];
+	char site_text[] = "dms_services=imap dms_deny=ceo@example.com,"
+		"*@board.example.com dms_ports=10143,127.0.0.1:993,[::1]:4190";
+	struct dms_policy_login login = {
+		.target = "a@example.com", .service = "imap",
+		.local_ip = "127.0.0.1", .local_port = 10143,
+	};
+
+	ck_assert_int_eq(dms_policy_site_parse(site_text, &site, ebuf,
+					       sizeof(ebuf), &error), 0);
+	ck_assert_uint_eq(site.protected.count, 2);
+	ck_assert_uint_eq(site.ports.count, 3);
+	ck_assert_uint_eq(site.services.count, 1);
+
+	/* deny wins over allow; the site's protected list over both */
+	ck_assert_int_eq(parse("dms_allow=*@example.com "
+			       "dms_deny=hr@example.com", &p, &copy, &error), 0);
+	ck_assert(dms_policy_check(&p, &site, &login, &rule, &detail));
+	login.target = "HR@example.com";
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	ck_assert_int_eq(rule, DMS_POLICY_RULE_DENY);
+	ck_assert_str_eq(detail, "hr@example.com");
+	login.target = "ceo@example.com";
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	ck_assert_int_eq(rule, DMS_POLICY_RULE_PROTECTED);
+	ck_assert_str_eq(detail, "ceo@example.com");
+	free(copy);
+	/* a master without dms_allow (any target) is denied as well */
+	ck_assert_int_eq(parse("dms_deny=hr@example.com", &p, &copy,
+			       &error), 0);
+	login.target = "x@board.example.com";
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	ck_assert_int_eq(rule, DMS_POLICY_RULE_PROTECTED);
+	login.target = "hr@example.com";
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	ck_assert_int_eq(rule, DMS_POLICY_RULE_DENY);
+
+	/* the site's ports: another port, or none known, is refused */
+	login.target = "a@example.com";
+	ck_assert(dms_policy_check(&p, &site, &login, &rule, &detail));
+	login.local_port = 143;
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	ck_assert_int_eq(rule, DMS_POLICY_RULE_PORTS);
+	login.local_port = 993;
+	ck_assert(dms_policy_check(&p, &site, &login, &rule, &detail));
+	login.local_ip = "192.0.2.1";
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	login.local_ip = NULL;
+	login.local_port = 0;
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	ck_assert_int_eq(rule, DMS_POLICY_RULE_PORTS);
+	free(copy);
+	/* the master's own ports replace the site's */
+	ck_assert_int_eq(parse("dms_ports=192.0.2.1", &p, &copy, &error), 0);
+	login.local_ip = "192.0.2.1";
+	login.local_port = 143;
+	ck_assert(dms_policy_check(&p, &site, &login, &rule, &detail));
+	login.local_port = 10143;
+	login.local_ip = "127.0.0.1";
+	ck_assert(!dms_policy_check(&p, &site, &login, &rule, &detail));
+	free(copy);
+
+	ck_assert(dms_policy_port_match("[::1]:4190", "::1", 4190));
+	ck_assert(!dms_policy_port_match("[::1]:4190", "::1", 143));
+	ck_assert(dms_policy_port_match("::1", "0:0::1", 1));
+	ck_assert(!dms_policy_port_match("::1", "127.0.0.1", 1));
+	ck_assert(!dms_policy_port_match("10.0.0.1", "10.0.0.1x", 1));
+	ck_assert(dms_policy_port_match("10.0.0.1:25", "10.0.0.1", 25));
+
+	static const char *const bad[] = {
+		"dms_ports=0", "dms_ports=65536", "dms_ports=0143",
+		"dms_ports=localhost", "dms_ports=1.2.3.4:", "dms_ports=:143",
+		"dms_ports=::1:143x", "dms_ports=[::1]143", "dms_ports=[1.2.3.4]:1",
+		"dms_ports=", "dms_ports=143,,993", "dms_deny=", "dms_deny=a,,b",
+		"dms_ports=[::1", "dms_ports=1.2.3.4:99999",
+	};
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(parse(bad[i], &p, &copy, &error) < 0, "%s",
+			      bad[i]);
+		free(copy);
+	}
+	/* the site takes its three keys only */
+	char site_bad[] = "dms_allow=*@example.com";
+	ck_assert_int_eq(dms_policy_site_parse(site_bad, &site, ebuf,
+					       sizeof(ebuf), &error), -1);
+	char site_empty[] = "";
+	ck_assert_int_eq(dms_policy_site_parse(site_empty, &site, ebuf,
+					       sizeof(ebuf), &error), 0);
+	ck_assert_uint_eq(site.services.count, 2);
+	ck_assert_uint_eq(site.protected.count + site.ports.count, 0);
+	char fmt[128];
+	dms_policy_site_format(&site, fmt, sizeof(fmt));
+	ck_assert_str_eq(fmt, "dms_services=imap,pop3");
+
+	/* written back in canonical order */
+	ck_assert_int_eq(parse("dms_ports=993 dms_deny=a@b dms_allow=*", &p,
+			       &copy, &error), 0);
+	dms_policy_format(&p, fmt, sizeof(fmt));
+	ck_assert_str_eq(fmt, "dms_allow=* dms_deny=a@b dms_ports=993");
 	free(copy);
 }
 END_TEST
@@ -401,6 +524,7 @@ Suite *policy_suite(void)
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_policy_list_limits);
 	tcase_add_test(tc, test_policy_check);
+	tcase_add_test(tc, test_policy_deny_ports);
 	tcase_add_test(tc, test_policy_format);
 	tcase_add_test(tc, test_time);
 	suite_add_tcase(s, tc);

@@ -170,7 +170,7 @@ START_TEST(test_session_check_file)
 	struct dms_session_subject s = {
 		.master = "admin", .user = "user@example.com",
 		.service = "imap", .store = spec,
-		.default_services = "imap,pop3",
+		.site = "dms_services=imap,pop3",
 	};
 	checker = dms_session_checker_new(&trust);
 	ck_assert_int_eq(dms_session_check(checker, &s, 0, 0, &reason), 1);
