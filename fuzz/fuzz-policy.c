@@ -1,7 +1,8 @@
 /* libFuzzer target: the options parser, the pattern matcher (with the
-   input split into pattern and name), the canonical form's round trip and
-   the audit formatters. */
+   input split into pattern and name), the canonical form's round trip,
+   the grants file's lines and the audit formatters. */
 #include "dms-audit.h"
+#include "dms-grants.h"
 #include "dms-pattern.h"
 #include "dms-policy.h"
 
@@ -60,6 +61,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (error == NULL || error[0] == '\0') {
 		abort();
 	}
+
+	/* a grants file line: what parses, formats back the same */
+	struct dms_grant grant;
+	char *gline = strdup(s);
+	if (dms_grant_parse(gline, &grant, &error) == 0) {
+		char *back = dms_grant_format(&grant), *again_line;
+		struct dms_grant again_grant;
+
+		back[strlen(back) - 1] = '\0';
+		again_line = strdup(back);
+		if (dms_grant_parse(again_line, &again_grant, &error) < 0 ||
+		    strcmp(again_grant.reason, grant.reason) != 0 ||
+		    again_grant.until != grant.until)
+			abort();
+		free(again_line);
+		free(back);
+	}
+	free(gline);
 
 	struct dms_audit_record r = {
 		.time_usec = (int64_t)size * 1000003, .master = copy,

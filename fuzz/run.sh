@@ -14,7 +14,7 @@ cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$
 libsrc="$(echo "$top"/src/dms-*.c) $top/src/setup-names.c"
 status=0
 for t in login store args names policy ldap session; do
-	clang $cflags -o "$out/fuzz-$t" "$top/fuzz/fuzz-$t.c" $libsrc -lcrypt -lldap -llber
+	clang $cflags -o "$out/fuzz-$t" "$top/fuzz/fuzz-$t.c" $libsrc -lcrypt -lldap -llber -loath
 	mkdir -p "$out/corpus-$t"
 	cp "$top/fuzz/corpus/$t/"* "$out/corpus-$t/" 2>/dev/null || true
 	if "$out/fuzz-$t" -max_total_time="$secs" -max_len=65536 -timeout=10 \

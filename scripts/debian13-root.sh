@@ -19,13 +19,13 @@ suite=${2:-trixie}
 if [ "$suite" = trixie ]; then
 	packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,\
 dovecot-ldap,gcc,libc6-dev,make,autoconf,automake,libtool,pkg-config,\
-libcrypt-dev,libldap-dev,zlib1g-dev,check,python3,python3-pytest,sasl2-bin,procps,slapd,\
+libcrypt-dev,libldap-dev,zlib1g-dev,liboath-dev,libqrencode-dev,check,python3,python3-pytest,sasl2-bin,procps,slapd,\
 ldap-utils,openssl,valgrind,build-essential,curl,iproute2,mount,debhelper,lintian,\
 dovecot-managesieved,dovecot-sieve,dovecot-submissiond,isync
 else
 	packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,gcc,\
 libc6-dev,make,autoconf,automake,libtool,pkg-config,libcrypt-dev,libldap-dev,zlib1g-dev,\
-python3
+liboath-dev,libqrencode-dev,python3
 fi
 [ "$(cat "$root/.dms-complete" 2>/dev/null)" = "$packages" ] && exit 0
 [ "$(id -u)" = 0 ] || { echo "debian13-root: needs root" >&2; exit 1; }

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 dovecot-core dovecot-dev dovecot-imapd dovecot-pop3d
-libcrypt-dev libldap-dev zlib1g-dev sasl2-bin iproute2 util-linux mount curl"
+libcrypt-dev libldap-dev zlib1g-dev liboath-dev libqrencode-dev sasl2-bin iproute2 util-linux mount curl"
 [ "${1:-}" = --run ] || PACKAGES="$PACKAGES check
 python3 python3-pytest procps clang valgrind
 slapd ldap-utils dovecot-ldap openssl debhelper lintian dpkg-dev

@@ -7,6 +7,7 @@
 
 #include "dms-audit.h"
 #include "dms-grants.h"
+#include "dms-totp.h"
 #include "dms-policy.h"
 #include "dms-password.h"
 #include "dms-store.h"
@@ -25,6 +26,10 @@ struct dms_master_passdb_module {
 	struct dms_grants *grants;
 	/* the last read of the grants file failed */
 	bool grants_failed;
+	/* the TOTP secrets beside the store (store=ldap: none), and the
+	   replay state file */
+	struct dms_trusted_file totp_secrets;
+	const char *totp_state;
 	/* store=ldap: the directory (made at init, from what preinit read
 	   as root: the settings file and the bind password) */
 	struct dms_ldap_store *ldap;

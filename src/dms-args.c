@@ -102,6 +102,14 @@ static int parse_setting(struct dms_args *a, const char *key,
 		free(*dest);
 		if ((*dest = strdup(value)) == NULL)
 			return args_error(error_r, "Out of memory");
+	} else if (strcmp(key, "totp_state") == 0) {
+		if (value[0] != '/') {
+			return args_error(error_r, "Invalid totp_state=%s: "
+					  "needs an absolute path", value);
+		}
+		free(a->totp_state);
+		if ((a->totp_state = strdup(value)) == NULL)
+			return args_error(error_r, "Out of memory");
 	} else if (strcmp(key, "audit_file") == 0) {
 		if (value[0] != '/') {
 			return args_error(error_r, "Invalid audit_file=%s: "
@@ -232,6 +240,8 @@ void dms_args_free(struct dms_args *args)
 	free(args->path);
 	free(args->default_services);
 	free(args->audit_file);
+	free(args->totp_state);
+	args->totp_state = NULL;
 	free(args->protected);
 	free(args->ports);
 	free(args->site);

@@ -25,6 +25,8 @@ struct dms_args {
 	/* the three above as the site's options text (dms-policy.h),
 	   validated and canonical */
 	char *site;
+	/* the TOTP replay state file (dms-totp.h); NULL: the default */
+	char *totp_state;
 	/* append a JSON line per master login attempt here; NULL: none */
 	char *audit_file;
 	char *path;

@@ -3,32 +3,23 @@
 
 #include "dms-grants.h"
 #include "dms-pattern.h"
+#include "dms-trusted-file.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* a grants file larger than this is refused, not read */
-#define DMS_GRANTS_FILE_MAX (16 * 1024 * 1024)
 
 struct dms_grants {
-	char *path;
-	struct dms_path_trust trust;
-	/* the file's text, split in place; the grants point into it */
+	/* NULL: from a buffer */
+	struct dms_trusted_file *file;
+	/* a copy of the file's text, split in place; the grants point into
+	   it */
 	char *text;
 	struct dms_grant *grants;
 	size_t count;
 	unsigned int skipped;
-	/* false after a failed read: no grants are used */
 	bool usable;
-	bool have_st;
-	struct stat st;
-	char error[PATH_MAX + 256];
 };
 
 static const char *const state_names[] = {
@@ -248,11 +239,14 @@ struct dms_grants *dms_grants_new(const char *path,
 {
 	struct dms_grants *g = calloc(1, sizeof(*g));
 
-	if (g == NULL || (g->path = strdup(path)) == NULL) {
+	if (g == NULL)
+		return NULL;
+	if ((g->file = calloc(1, sizeof(*g->file))) == NULL ||
+	    dms_trusted_file_init(g->file, path, trust) < 0) {
+		free(g->file);
 		free(g);
 		return NULL;
 	}
-	g->trust = *trust;
 	return g;
 }
 
@@ -264,107 +258,39 @@ void dms_grants_free(struct dms_grants **_g)
 		return;
 	*_g = NULL;
 	grants_clear(g);
-	free(g->path);
-	free(g);
-}
-
-static int grants_fail(struct dms_grants *g, const char *what,
-		       const char **error_r)
-{
-	if (what != NULL) {
-		snprintf(g->error, sizeof(g->error), "%s(%s) failed: %s", what,
-			 g->path, strerror(errno));
+	if (g->file != NULL) {
+		dms_trusted_file_deinit(g->file);
+		free(g->file);
 	}
-	grants_clear(g);
-	g->usable = false;
-	g->have_st = false;
-	*error_r = g->error;
-	return -1;
-}
-
-static bool stat_same(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-		a->st_size == b->st_size &&
-		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-		a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-		a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+	free(g);
 }
 
 int dms_grants_refresh(struct dms_grants *g, const char **error_r)
 {
-	char resolved[PATH_MAX], why[PATH_MAX + 128], *text;
-	struct stat st;
-	ssize_t n;
-	size_t len = 0;
-	int fd;
+	char *copy;
+	int ret;
 
-	if (g->path == NULL)
+	if (g->file == NULL)
 		return 0;
-	if (stat(g->path, &st) < 0) {
-		if (errno != ENOENT)
-			return grants_fail(g, "stat", error_r);
-		/* no file: no grants */
+	ret = dms_trusted_file_refresh(g->file, error_r);
+	if (ret < 0) {
 		grants_clear(g);
-		g->usable = true;
-		g->have_st = false;
-		return 0;
+		g->usable = false;
+		return -1;
 	}
-	if (g->usable && g->have_st && stat_same(&st, &g->st))
+	if (ret == 0 && g->usable)
 		return 0;
 	grants_clear(g);
 	g->usable = false;
-	if (dms_path_check(g->path, &g->trust, false, resolved,
-			   sizeof(resolved), why, sizeof(why)) < 0) {
-		snprintf(g->error, sizeof(g->error), "%s: refusing to use %s",
-			 why, g->path);
-		return grants_fail(g, NULL, error_r);
+	copy = strdup(g->file->text == NULL ? "" : g->file->text);
+	if (copy == NULL || grants_parse(g, copy) < 0) {
+		/* grants_parse() took COPY over */
+		if (copy != NULL)
+			grants_clear(g);
+		*error_r = "out of memory";
+		return -1;
 	}
-	fd = open(resolved, O_RDONLY | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return grants_fail(g, "open", error_r);
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return grants_fail(g, "fstat", error_r);
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > DMS_GRANTS_FILE_MAX) {
-		snprintf(g->error, sizeof(g->error), "%s: not a regular file "
-			 "of at most 16 MiB", g->path);
-		close(fd);
-		return grants_fail(g, NULL, error_r);
-	}
-	if (dms_path_stat_check(resolved, &st, &g->trust, why,
-				sizeof(why)) < 0) {
-		snprintf(g->error, sizeof(g->error), "%s: refusing to use %s",
-			 why, g->path);
-		close(fd);
-		return grants_fail(g, NULL, error_r);
-	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return grants_fail(g, "malloc", error_r);
-	}
-	while (len < (size_t)st.st_size &&
-	       (n = read(fd, text + len, (size_t)st.st_size - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			free(text);
-			close(fd);
-			return grants_fail(g, "read", error_r);
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	text[len] = '\0';
-	/* the setup CLI replaces the file whole (rename): a short read is
-	   a file changed in between, read again at the next refresh */
-	if (grants_parse(g, text) < 0)
-		return grants_fail(g, "malloc", error_r);
 	g->usable = true;
-	g->have_st = len == (size_t)st.st_size;
-	g->st = st;
 	return 0;
 }
 

@@ -215,7 +215,7 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 		"dms_allow", "dms_services", "dms_read_only",
 		"dms_expires", "dms_disabled", "dms_record",
 		"dms_notify_owner", "dms_deny", "dms_ports",
-		"dms_require_grant", "dms_grant_approval",
+		"dms_require_grant", "dms_grant_approval", "dms_totp",
 	};
 	const char *error;
 	unsigned int i;
@@ -230,7 +230,8 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 				    "dms_services, dms_read_only, dms_expires, "
 				    "dms_disabled, dms_record, "
 				    "dms_notify_owner, dms_deny, dms_ports, "
-				    "dms_require_grant, dms_grant_approval)");
+				    "dms_require_grant, dms_grant_approval, "
+				    "dms_totp)");
 	}
 	if ((*seen & (1U << i)) != 0)
 		return policy_error(ebuf, esize, error_r, key, "given twice");
@@ -299,6 +300,11 @@ static int parse_option(struct dms_policy *p, char *key, char *value,
 		break;
 	case 10:
 		if (parse_yes_no(value, &p->grant_approval) < 0)
+			return policy_error(ebuf, esize, error_r, key,
+					    "not yes or no");
+		break;
+	case 11:
+		if (parse_yes_no(value, &p->totp) < 0)
 			return policy_error(ebuf, esize, error_r, key,
 					    "not yes or no");
 		break;
@@ -380,7 +386,7 @@ bool dms_policy_is_set(const struct dms_policy *p)
 		p->record != DMS_POLICY_RECORD_DEFAULT ||
 		p->notify_owner != DMS_POLICY_NOTIFY_DEFAULT ||
 		p->deny.count > 0 || p->ports.count > 0 ||
-		p->require_grant || p->grant_approval;
+		p->require_grant || p->grant_approval || p->totp;
 }
 
 int dms_policy_site_parse(char *text, struct dms_policy_site *site_r,
@@ -398,7 +404,7 @@ int dms_policy_site_parse(char *text, struct dms_policy_site *site_r,
 	if (p.allow.count > 0 || p.has_expires || p.read_only ||
 	    p.disabled || p.record != DMS_POLICY_RECORD_DEFAULT ||
 	    p.notify_owner != DMS_POLICY_NOTIFY_DEFAULT ||
-	    p.require_grant || p.grant_approval) {
+	    p.require_grant || p.grant_approval || p.totp) {
 		*error_r = "the site sets dms_services, dms_deny and "
 			"dms_ports only";
 		return -1;
@@ -623,6 +629,8 @@ size_t dms_policy_format(const struct dms_policy *policy, char *buf,
 	if (policy->grant_approval)
 		out_str(&o, o.len > 0 ? " dms_grant_approval=yes" :
 			"dms_grant_approval=yes");
+	if (policy->totp)
+		out_str(&o, o.len > 0 ? " dms_totp=yes" : "dms_totp=yes");
 	return o.len;
 }
 

@@ -40,6 +40,8 @@
      dms_grant_approval=yes|no       its grants need another master's
                                      approval (setup dovecot-master
                                      approve)
+     dms_totp=yes|no                 its password is followed by a
+                                     current TOTP code (dms-totp.h)
 
    Parsing is strict: an unknown dms_ key, a repeated one or a bad value
    makes the whole line invalid, so that a typo never grants more than
@@ -91,6 +93,8 @@ struct dms_policy {
 	bool require_grant;
 	/* its grants take effect once another master approves them */
 	bool grant_approval;
+	/* the password is followed by a TOTP code (dms-totp.h) */
+	bool totp;
 	/* The other extra fields of a passwd-file line (allow_nets=...,
 	   nologin, ...), space-separated as in the file, which the module
 	   hands to Dovecot as passwd-file does; NULL if none. Not set by

@@ -3,7 +3,7 @@
    dms_master_separator separator=, dms_master_username_format
    username_format=, dms_master_default_services default_services=,
    dms_master_audit_file audit_file=, dms_master_protected protected=,
-   dms_master_ports ports=; scheme= and blocking= are Dovecot's
+   dms_master_ports ports=, dms_master_totp_state totp_state=; scheme= and blocking= are Dovecot's
    own default_password_scheme and use_worker. */
 
 #include "lib.h"
@@ -27,6 +27,7 @@ static const struct setting_define dms_master_setting_defines[] = {
 	DEF(STR_NOVARS, dms_master_default_services),
 	DEF(STR_NOVARS, dms_master_protected),
 	DEF(STR_NOVARS, dms_master_ports),
+	DEF(STR_NOVARS, dms_master_totp_state),
 	DEF(STR_NOVARS, dms_master_audit_file),
 	DEF(ENUM, dms_master_store),
 	SETTING_DEFINE_LIST_END
@@ -39,6 +40,7 @@ static const struct dms_master_settings dms_master_default_settings = {
 	.dms_master_default_services = "imap pop3",
 	.dms_master_protected = "",
 	.dms_master_ports = "",
+	.dms_master_totp_state = "",
 	.dms_master_audit_file = "",
 	.dms_master_store = "file:ldap",
 };
@@ -100,6 +102,12 @@ dms_master_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	    set->dms_master_audit_file[0] != '/') {
 		*error_r = t_strdup_printf("dms_master_audit_file %s: not an "
 			"absolute path", set->dms_master_audit_file);
+		return FALSE;
+	}
+	if (set->dms_master_totp_state[0] != '\0' &&
+	    set->dms_master_totp_state[0] != '/') {
+		*error_r = t_strdup_printf("dms_master_totp_state %s: not an "
+			"absolute path", set->dms_master_totp_state);
 		return FALSE;
 	}
 	if (dms_policy_parse_services(t_strdup_noconst(t_str_replace(

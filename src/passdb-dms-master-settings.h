@@ -16,6 +16,7 @@ struct dms_master_settings {
 	const char *dms_master_default_services;
 	const char *dms_master_protected;
 	const char *dms_master_ports;
+	const char *dms_master_totp_state;
 	const char *dms_master_audit_file;
 	/* file or ldap */
 	const char *dms_master_store;

@@ -334,6 +334,65 @@ dms_master_final(const struct dms_master_login *login,
 	}
 }
 
+/* The second factor of master NAME: CODE (empty: none given) against its
+   secret, and used at most once across every auth process of the host.
+   PASSWORD_OK: the password was right (a code is spent only then).
+   Returns 1 when accepted, 0 when not (*rule_r says why), -1 when the
+   secrets or the state file cannot be used (logged). */
+static int
+dms_master_totp(struct dms_master_passdb_module *module,
+		struct auth_request *request, const char *name,
+		const char *code, bool password_ok, const char **rule_r)
+{
+	struct event *event = authdb_event(request);
+	const char *error;
+	char *secret;
+	int64_t step = 0;
+	int ret;
+
+	if (dms_trusted_file_refresh(&module->totp_secrets, &error) < 0) {
+		e_error(event, "passdb dms_master: %s: masters with dms_totp "
+			"fail until it can be read", error);
+		return -1;
+	}
+	secret = module->totp_secrets.text == NULL ? NULL :
+		dms_totp_secret_find(module->totp_secrets.text, name);
+	if (secret == NULL) {
+		e_error(event, "passdb dms_master: master %s has dms_totp=yes "
+			"but no secret in %s (setup dovecot-master totp %s)",
+			name, module->totp_secrets.path, name);
+		*rule_r = "totp_secret";
+		return 0;
+	}
+	/* computed whatever the password was: the same time either way */
+	ret = code[0] == '\0' ? 0 :
+		dms_totp_check(secret, code, ioloop_time, &step, &error);
+	dms_wipe(secret, strlen(secret));
+	free(secret);
+	if (ret < 0) {
+		e_error(event, "passdb dms_master: master %s: TOTP secret in "
+			"%s: %s", name, module->totp_secrets.path, error);
+		*rule_r = "totp_secret";
+		return 0;
+	}
+	if (!password_ok || ret == 0)
+		return 0;
+	ret = dms_totp_use_step(module->totp_state, &module->trust, name,
+				step, &error);
+	if (ret < 0) {
+		e_error(event, "passdb dms_master: TOTP state: %s: masters "
+			"with dms_totp fail until it can be written", error);
+		return -1;
+	}
+	if (ret == 0) {
+		e_info(event, "Master %s: TOTP code already used (replay)",
+		       name);
+		*rule_r = "totp_replay";
+		return 0;
+	}
+	return 1;
+}
+
 static enum passdb_result
 dms_master_verify(struct auth_request *request, const char *password,
 		  struct dms_master_login *login_r)
@@ -343,6 +402,7 @@ dms_master_verify(struct auth_request *request, const char *password,
 	const struct dms_store_entry *entry;
 	struct dms_master_login login;
 	const char *error, *dummy, *pad;
+	char code[DMS_TOTP_DIGITS + 1] = "";
 	unsigned int pad_times;
 	int ret;
 
@@ -380,6 +440,15 @@ dms_master_verify(struct auth_request *request, const char *password,
 		return PASSDB_RESULT_USER_UNKNOWN;
 	}
 
+	if (entry->policy->totp) {
+		/* the password's last 6 characters are the code */
+		size_t len;
+
+		if (dms_totp_split(password, &len, code))
+			password = t_strndup(password, len);
+		else
+			code[0] = '\0';
+	}
 	ret = dms_password_verify(password, entry->password, module->scheme,
 				  &error);
 	/* a master cheaper than the costliest would answer faster than an
@@ -393,6 +462,25 @@ dms_master_verify(struct auth_request *request, const char *password,
 			error);
 	} else if (ret == 0) {
 		dms_log_password_mismatch(request);
+	}
+	if (entry->policy->totp) {
+		/* after the password, whatever it was: a wrong password and
+		   a wrong code cost the same and look the same */
+		const char *rule = "totp";
+		int totp = dms_master_totp(module, request, entry->name, code,
+					   ret > 0, &rule);
+
+		if (totp < 0) {
+			dms_master_audit_failure(request, &login, "tempfail",
+						 "totp");
+			return PASSDB_RESULT_INTERNAL_FAILURE;
+		}
+		if (ret > 0 && totp == 0) {
+			dms_log_password_mismatch(request);
+			dms_master_audit_failure(request, &login,
+						 "password_mismatch", rule);
+			return PASSDB_RESULT_PASSWORD_MISMATCH;
+		}
 	}
 	if (ret <= 0) {
 		dms_master_audit_failure(request, &login, "password_mismatch",
@@ -445,6 +533,16 @@ dms_master_lookup_credentials(struct auth_request *request,
 							 "unknown_master");
 			}
 			result = PASSDB_RESULT_USER_UNKNOWN;
+		} else if (entry->policy->totp) {
+			/* the code is checked with the password, which a
+			   credentials lookup never sees */
+			e_info(authdb_event(request), "Master %s has dms_totp: "
+			       "refused with a mechanism that does not send "
+			       "the password (use PLAIN or LOGIN)",
+			       entry->name);
+			dms_master_audit_failure(request, &login,
+						 "password_mismatch", "totp");
+			result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
 		} else if (dms_password_parse(entry->password, module->scheme,
 					      &scheme, &hash, &error) < 0) {
 			e_error(authdb_event(request), "%s: master %s: %s",
@@ -492,6 +590,9 @@ dms_master_module_new(pool_t pool, const struct dms_args *parsed)
 					 DMS_USERNAME_FORMAT_USER) == 0;
 	if (parsed->audit_file != NULL)
 		module->audit_file = p_strdup(pool, parsed->audit_file);
+	module->totp_state = p_strdup(pool, parsed->totp_state != NULL ?
+				      parsed->totp_state :
+				      DMS_TOTP_STATE_DEFAULT);
 	/* validated by the caller */
 	module->site_text = p_strdup(pool, parsed->site);
 	if (dms_policy_site_parse(p_strdup(pool, parsed->site),
@@ -545,6 +646,8 @@ dms_master_preinit(pool_t pool, struct event *event,
 			(char *)set->dms_master_username_format;
 		parsed.audit_file = set->dms_master_audit_file[0] == '\0' ?
 			NULL : (char *)set->dms_master_audit_file;
+		parsed.totp_state = set->dms_master_totp_state[0] == '\0' ?
+			NULL : (char *)set->dms_master_totp_state;
 		parsed.ldap = strcmp(set->dms_master_store, "ldap") == 0;
 		/* Dovecot sets default_password_scheme and use_worker after
 		   preinit; init() takes the scheme from there */
@@ -704,7 +807,9 @@ static void dms_master_init(struct passdb_module *_module)
 	module->grants = grants_path == NULL ? NULL :
 		dms_grants_new(grants_path, &module->trust);
 	free(grants_path);
-	if (module->grants == NULL)
+	if (module->grants == NULL ||
+	    dms_trusted_file_init(&module->totp_secrets, t_strconcat(
+			module->path, ".totp", NULL), &module->trust) < 0)
 		i_fatal_status(FATAL_OUTOFMEM, "passdb dms_master: Out of memory");
 	/* a missing store is not fatal: master logins fail as temporary
 	   failures until it is there, everything else works */
@@ -719,6 +824,7 @@ static void dms_master_deinit(struct passdb_module *_module)
 	dms_master_passdb_unregister(module);
 	dms_store_free(&module->store);
 	dms_grants_free(&module->grants);
+	dms_trusted_file_deinit(&module->totp_secrets);
 	dms_ldap_store_free(&module->ldap);
 	dms_ldap_config_free(&module->ldap_config);
 	i_free(module->ldap_bind_problem);

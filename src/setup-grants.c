@@ -540,8 +540,10 @@ static int cmd_revoke(struct grants_cmd *c, int argc, char **argv)
 	memset(&e, 0, sizeof(e));
 	e.op = EDIT_REVOKE;
 	e.id = argv[0];
-	if (grants_edit(c, &e) < 0)
+	if (grants_edit(c, &e) < 0) {
+		free(e.found_line);
 		return EXIT_FAILURE;
+	}
 	audit_line(c, e.found_line, "revoked", NULL);
 	free(e.found_line);
 	fprintf(stderr, "%s: grant %s revoked: its sessions end within "
@@ -606,8 +608,10 @@ static int cmd_approve(struct grants_cmd *c, int argc, char **argv)
 	e.op = EDIT_APPROVE;
 	e.id = id;
 	e.approver = by;
-	if (grants_edit(c, &e) < 0)
+	if (grants_edit(c, &e) < 0) {
+		free(e.found_line);
 		return EXIT_FAILURE;
+	}
 	audit_line(c, e.found_line, "approved", by);
 	free(e.found_line);
 	fprintf(stderr, "%s: grant %s approved by %s\n", c->set->prog, id,

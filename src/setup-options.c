@@ -118,6 +118,10 @@ int setup_options_parse(int argc, char **argv, struct setup_options *o,
 			o->grant_approval = SETUP_FLAG_SET;
 		} else if (strcmp(name, "--no-grant-approval") == 0) {
 			o->grant_approval = SETUP_FLAG_CLEAR;
+		} else if (strcmp(name, "--totp") == 0) {
+			o->totp = SETUP_FLAG_SET;
+		} else if (strcmp(name, "--no-totp") == 0) {
+			o->totp = SETUP_FLAG_CLEAR;
 		} else if (strcmp(name, "--services") == 0) {
 			ret = set_value(&o->services, value, error_r);
 			o->services_flag = SETUP_FLAG_SET;
@@ -276,7 +280,9 @@ static bool key_changed(const struct setup_options *o, const char *token,
 		(o->require_grant != SETUP_FLAG_UNCHANGED &&
 		 key_is(token, len, "dms_require_grant")) ||
 		(o->grant_approval != SETUP_FLAG_UNCHANGED &&
-		 key_is(token, len, "dms_grant_approval"));
+		 key_is(token, len, "dms_grant_approval")) ||
+		(o->totp != SETUP_FLAG_UNCHANGED &&
+		 key_is(token, len, "dms_totp"));
 }
 
 static int add_new(struct text *t, const char *key, const char *value)
@@ -376,6 +382,8 @@ char *setup_options_apply(const struct setup_options *o, const char *old,
 		ret = add_new(&ours, "dms_require_grant", "yes");
 	if (ret == 0 && o->grant_approval == SETUP_FLAG_SET)
 		ret = add_new(&ours, "dms_grant_approval", "yes");
+	if (ret == 0 && o->totp == SETUP_FLAG_SET)
+		ret = add_new(&ours, "dms_totp", "yes");
 	if (ret < 0) {
 		if (error_buf[0] != '\0')
 			*error_r = error_buf;

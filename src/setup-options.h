@@ -27,7 +27,7 @@ struct setup_options {
 	char *allow, *services, *expires, *record, *deny, *ports;
 	enum setup_flag allow_flag, services_flag, expires_flag, record_flag;
 	enum setup_flag deny_flag, ports_flag;
-	enum setup_flag require_grant, grant_approval;
+	enum setup_flag require_grant, grant_approval, totp;
 	enum setup_flag read_only, disabled;
 	enum setup_notify notify_owner;
 	/* any policy option given */
@@ -44,7 +44,7 @@ struct setup_options {
    --notify-owner, --no-notify-owner, --default-notify-owner,
    --deny PATTERNS (repeatable), --no-deny, --ports LIST, --no-ports,
    --require-grant, --no-require-grant, --grant-approval,
-   --no-grant-approval, as
+   --no-grant-approval, --totp, --no-totp, as
    "--opt VALUE" or "--opt=VALUE",
    and --password-stdin; "--" ends them. Everything else is an argument,
    so a password may start with '-'. Returns 0 or -1 with *error_r (static or in OPTS). */

@@ -11,6 +11,7 @@
 #include "dms-store-write.h"
 #include "setup-grants.h"
 #include "setup-kick.h"
+#include "setup-totp.h"
 #include "setup-ldap.h"
 #include "setup-names.h"
 #include "setup-options.h"
@@ -89,6 +90,9 @@ static void usage(FILE *out, const char *prog)
 "  dovecot-master revoke ID               end a grant and its sessions\n"
 "  dovecot-master approve ID --by OTHER   another master approves a grant\n"
 "                                         (asks OTHER's password)\n"
+"  dovecot-master totp NAME               enrol NAME for a second factor:\n"
+"                                         prints the otpauth:// URI and\n"
+"                                         its QR code\n"
 "  dovecot-master kick NAME               end NAME's open sessions now\n"
 "                                         (Dovecot's dms-session service)\n"
 "  dovecot-master report [--since DATE] [--json] [--unused-days N]\n"
@@ -145,6 +149,9 @@ static void usage(FILE *out, const char *prog)
 "  --grant-approval     its grants take effect once another master\n"
 "                       approves them (setup dovecot-master approve)\n"
 "  --no-grant-approval  its grants take effect at once (the default)\n"
+"  --totp               its password is followed by a 6-digit TOTP code\n"
+"                       (enrol with 'dovecot-master totp NAME')\n"
+"  --no-totp            the password alone (the default)\n"
 "A PASSWORD starting with \"--\" goes after \"--\"; one of the form\n"
 "dms_KEY=VALUE is refused as a policy option given where the password\n"
 "goes (use --password-stdin for such a password).\n"
@@ -191,8 +198,10 @@ static const char *kick_usage(const char *prog,
 		 "--until TIME) --reason TEXT\n"
 		 "       %s %s grants [NAME] [--prune]\n"
 		 "       %s %s revoke ID\n"
-		 "       %s %s approve ID --by OTHER\n",
-		 prog, g, prog, g, prog, g, prog, g, prog, g, prog, g);
+		 "       %s %s approve ID --by OTHER\n"
+		 "       %s %s totp NAME\n",
+		 prog, g, prog, g, prog, g, prog, g, prog, g, prog, g,
+		 prog, g);
 	return buf;
 }
 
@@ -205,7 +214,8 @@ static void kind_usage(FILE *out, const char *prog,
 		"           [--read-only] [--expires TIME] [--disable|--enable]\n"
 		"           [--record LEVEL] [--[no-]notify-owner]\n"
 		"           [--deny PATTERNS] [--ports LIST] "
-		"[--[no-]require-grant] [--[no-]grant-approval]";
+		"[--[no-]require-grant] [--[no-]grant-approval]\n"
+		"           [--[no-]totp]";
 
 	fprintf(out,
 "Usage: %s %s add %s [PASSWORD]%s\n"
@@ -673,10 +683,23 @@ static int run_kind(struct setup *s, const struct account_kind *kind,
 		if (s->ldap_path != NULL &&
 		    (strcmp(sub, "grant") == 0 || strcmp(sub, "grants") == 0 ||
 		     strcmp(sub, "revoke") == 0 ||
-		     strcmp(sub, "approve") == 0)) {
-			error_msg(s, "%s: grants are kept beside a masters "
-				  "file; masters in LDAP have none", sub);
+		     strcmp(sub, "approve") == 0 ||
+		     strcmp(sub, "totp") == 0)) {
+			error_msg(s, "%s: kept beside a masters file; not "
+				  "for masters in LDAP", sub);
 			return EXIT_FAILURE;
+		}
+		if (strcmp(sub, "totp") == 0) {
+			char name[SETUP_NAME_MAX + 1];
+
+			if (argc != 2) {
+				kind_usage(stderr, s->prog, kind);
+				return EXIT_USAGE;
+			}
+			if (!get_name(s, kind, argv[1], name, sizeof(name)))
+				return EXIT_FAILURE;
+			return setup_totp_enrol(s->prog, s->masters_path,
+						name);
 		}
 		if ((ret = setup_grants_run(&set, sub, argc - 1,
 					    argv + 1)) >= 0)

@@ -18,12 +18,14 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # shellcheck disable=SC2086
 $cc $cflags -o "$out/test-dms" "$top"/tests/unit/test-*.c \
 	"$top/src/setup-names.c" "$top/src/setup-options.c" $lib \
-	$(pkg-config --cflags --libs check) -lcrypt -lldap -llber
+	$(pkg-config --cflags --libs check) -lcrypt -lldap -llber -loath
 # shellcheck disable=SC2086
 $cc $cflags -o "$out/setup" "$top"/src/setup.c "$top/src/setup-names.c" \
 	"$top/src/setup-options.c" "$top/src/setup-password.c" \
 	"$top/src/setup-ldap.c" "$top/src/setup-kick.c" \
-	"$top/src/setup-report.c" $lib -lcrypt -lldap -llber -lz
+	"$top/src/setup-report.c" "$top/src/setup-grants.c" \
+	"$top/src/setup-totp.c" $lib -lcrypt -lldap -llber -lz -loath \
+	-lqrencode
 
 echo "== unit tests under ASan+UBSan"
 # no fork: a sanitizer report in a test makes the whole run fail
@@ -43,4 +45,10 @@ DMS_SETUP="$out/setup" sh "$top/tests/integration/run.sh" -q \
 	"$top/tests/integration/test_session_report.py" \
 	"$top/tests/integration/test_session_end.py::test_kick_ends_idle_master_sessions_only" \
 	"$top/tests/integration/test_session_end.py::test_kick_without_dovecot_fails" \
-	"$top/tests/integration/test_session_end.py::test_kick_usage"
+	"$top/tests/integration/test_session_end.py::test_kick_usage" \
+	"$top/tests/integration/test_grants.py::test_require_grant_before_during_after" \
+	"$top/tests/integration/test_grants.py::test_two_person_approval" \
+	"$top/tests/integration/test_grants.py::test_grant_running_out_ends_the_session" \
+	"$top/tests/integration/test_grants.py::test_cli_refusals" \
+	"$top/tests/integration/test_deny_ports.py::test_cli_sets_and_clears_deny_and_ports" \
+	"$top/tests/integration/test_totp.py::test_enrolment_writes_secret_and_option"

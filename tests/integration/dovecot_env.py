@@ -56,6 +56,7 @@ ARGS24 = {"separator": "dms_master_separator",
           "store": "dms_master_store",
           "protected": "dms_master_protected",
           "ports": "dms_master_ports",
+          "totp_state": "dms_master_totp_state",
           "scheme": "default_password_scheme",
           "blocking": "use_worker"}
 

@@ -38,6 +38,7 @@ int main(void)
 	srunner_add_suite(sr, ldap_suite());
 	srunner_add_suite(sr, session_suite());
 	srunner_add_suite(sr, grants_suite());
+	srunner_add_suite(sr, totp_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

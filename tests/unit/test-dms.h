@@ -22,5 +22,6 @@ Suite *path_suite(void);
 Suite *ldap_suite(void);
 Suite *session_suite(void);
 Suite *grants_suite(void);
+Suite *totp_suite(void);
 
 #endif
