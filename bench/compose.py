@@ -76,6 +76,16 @@ def main():
         body = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.M)
         out.append("%s\n(`docs/benchmarks-sessions-%s.md`)\n" %
                    (body.rstrip(), v))
+    # what grants and TOTP add (bench/access.py), where measured
+    for v in ("2.3", "2.4"):
+        path = os.path.join(DOCS, "benchmarks-access-%s.md" % v)
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            text = f.read()
+        body = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.M)
+        out.append("%s\n(`docs/benchmarks-access-%s.md`)\n" %
+                   (body.rstrip(), v))
     with open(os.path.join(DOCS, "benchmarks.md"), "w") as f:
         f.write("\n".join(out))
     print("written to docs/benchmarks.md")

@@ -3,7 +3,13 @@
    dms-bench load SOCKET USER PASSWORD CONNS SECONDS MAXREQ
        Speaks Dovecot's auth-client protocol (VERSION 1.2, AUTH PLAIN) to
        SOCKET over CONNS connections, one request in flight on each, until
-       SECONDS pass or MAXREQ requests are answered.
+       SECONDS pass or MAXREQ requests are answered. USER "@FILE" (and
+       PASSWORD "-"): the logins of FILE's "USER<TAB>PASSWORD" lines, each
+       once, in order (one-time passwords).
+   dms-bench access N
+       The module's own work for a login that needs a grant (a lookup
+       among N grants) and for one with a TOTP code (the code's check, and
+       the replay state of N masters updated under its lock).
    dms-bench crypt HASH PASSWORD SECONDS
        Raw crypt_rn() verifications on one core: the ceiling.
    dms-bench store N
@@ -18,7 +24,9 @@
    Each prints one line of key=value pairs. */
 
 #include "dms-audit.h"
+#include "dms-grants.h"
 #include "dms-policy.h"
+#include "dms-totp.h"
 #include "dms-store.h"
 
 #include <crypt.h>
@@ -86,11 +94,51 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* "@FILE" logins, each used once */
+static char **list_resp;
+static unsigned int list_count, list_next;
+
+static int read_list(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned char plain[600];
+		char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+		size_t ulen, plen;
+
+		if (tab == NULL)
+			continue;
+		if (nl != NULL)
+			*nl = '\0';
+		*tab = '\0';
+		ulen = strlen(line);
+		plen = strlen(tab + 1);
+		if (ulen + plen + 2 > sizeof(plain))
+			continue;
+		plain[0] = '\0';
+		memcpy(plain + 1, line, ulen + 1);
+		memcpy(plain + 2 + ulen, tab + 1, plen);
+		list_resp = realloc(list_resp, (list_count + 1) *
+				    sizeof(*list_resp));
+		list_resp[list_count] = malloc(900);
+		base64(plain, ulen + plen + 2, list_resp[list_count]);
+		list_count++;
+	}
+	fclose(f);
+	return list_count > 0 ? 0 : -1;
+}
+
 static int send_auth(struct conn *c, const char *resp)
 {
 	char line[1024];
 	int n;
 
+	if (list_resp != NULL)
+		resp = list_resp[list_next++];
 	c->id++;
 	n = snprintf(line, sizeof(line), "AUTH\t%u\tPLAIN\tservice=imap\t"
 		     "secured\tno-penalty\tresp=%s\n", c->id, resp);
@@ -118,6 +166,14 @@ static int cmd_load(int argc, char **argv)
 	ulen = strlen(user); plen = strlen(pass);
 	if (conns == 0 || conns > 256 || ulen + plen + 2 > sizeof(plain))
 		return 2;
+	if (user[0] == '@') {
+		if (read_list(user + 1) < 0)
+			return 2;
+		if (maxreq > list_count)
+			maxreq = list_count;
+		if (conns > maxreq)
+			conns = maxreq;
+	}
 	plain[0] = '\0';
 	memcpy(plain + 1, user, ulen + 1);
 	memcpy(plain + 2 + ulen, pass, plen);
@@ -180,7 +236,8 @@ static int cmd_load(int argc, char **argv)
 					if (k->buf[0] == 'F')
 						failed++;
 					lat[done++] = now() - k->sent;
-					if (done < maxreq && send_auth(k, resp) < 0)
+					if (done + conns <= maxreq &&
+					    send_auth(k, resp) < 0)
 						return 1;
 				}
 				k->len -= (size_t)(nl + 1 - k->buf);
@@ -392,6 +449,74 @@ static int cmd_policy(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_access(int argc, char **argv)
+{
+	struct dms_path_trust trust = { geteuid(), getegid() };
+	unsigned int n, iters = 2000;
+	struct dms_grants *grants;
+	char *text, dir[] = "/tmp/dms-bench-totp-XXXXXX", path[64], code[7];
+	char name[32], *secret;
+	const char *error;
+	size_t len = 0;
+	int64_t step;
+	double t0, grant_us, check_us, state_us;
+	unsigned int found = 0;
+
+	if (argc != 3)
+		return 2;
+	n = (unsigned int)atoi(argv[2]);
+	if (n == 0 || mkdtemp(dir) == NULL)
+		return 1;
+	/* N grants, each of its own master; the last one is looked for */
+	text = malloc((size_t)n * 128 + 1);
+	for (unsigned int i = 0; i < n; i++) {
+		len += (size_t)sprintf(text + len, "%016x|m%u|user@example.com|"
+				       "2020-01-01|2099-01-01|active|-|bench\n",
+				       i, i);
+	}
+	grants = dms_grants_from_buffer(text, len);
+	snprintf(name, sizeof(name), "m%u", n - 1);
+	t0 = now();
+	for (unsigned int i = 0; i < iters; i++)
+		found += dms_grants_find(grants, name, "user@example.com",
+					 1798761600) != NULL;
+	grant_us = (now() - t0) * 1e6 / iters;
+	/* a code's check */
+	secret = dms_totp_secret_new();
+	if (found != iters || secret == NULL ||
+	    dms_totp_generate(secret, 1798761600, code) < 0)
+		return 1;
+	t0 = now();
+	for (unsigned int i = 0; i < iters; i++) {
+		if (dms_totp_check(secret, code, 1798761600, &step,
+				   &error) != 1)
+			return 1;
+	}
+	check_us = (now() - t0) * 1e6 / iters;
+	/* the replay state of N masters: each login rewrites it */
+	snprintf(path, sizeof(path), "%s/state", dir);
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "m%u", i);
+		if (dms_totp_use_step(path, &trust, name, 1, &error) != 1)
+			return 1;
+	}
+	t0 = now();
+	for (unsigned int i = 0; i < iters; i++) {
+		snprintf(name, sizeof(name), "m%u", i % n);
+		if (dms_totp_use_step(path, &trust, name, 2 + i, &error) != 1)
+			return 1;
+	}
+	state_us = (now() - t0) * 1e6 / iters;
+	printf("n=%u grant_find_us=%.3f totp_check_us=%.3f "
+	       "totp_state_us=%.3f\n", n, grant_us, check_us, state_us);
+	unlink(path);
+	rmdir(dir);
+	free(secret);
+	free(text);
+	dms_grants_free(&grants);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ret = 2;
@@ -404,6 +529,8 @@ int main(int argc, char **argv)
 		ret = cmd_store(argc, argv);
 	else if (argc >= 2 && strcmp(argv[1], "reload") == 0)
 		ret = cmd_reload(argc, argv);
+	else if (argc >= 2 && strcmp(argv[1], "access") == 0)
+		ret = cmd_access(argc, argv);
 	else if (argc >= 2 && strcmp(argv[1], "policy") == 0)
 		ret = cmd_policy(argc, argv);
 	if (ret == 2)

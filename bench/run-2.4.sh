@@ -14,11 +14,14 @@ sh "$top/tests/dovecot24/in-root.sh" sh -c '
 	cd /build
 	DMS_TOP=/build python3 bench/bench.py "$@"
 	DMS_TOP=/build python3 bench/sessions.py "$@"
+	DMS_TOP=/build python3 bench/access.py "$@"
 ' sh "$@"
 case " $* " in
 *" --smoke "*) ;;
 *) cp "$root/build/docs/benchmarks-2.4.md" "$top/docs/benchmarks-2.4.md"
    cp "$root/build/docs/benchmarks-sessions-2.4.md" \
 	"$top/docs/benchmarks-sessions-2.4.md"
+   cp "$root/build/docs/benchmarks-access-2.4.md" \
+	"$top/docs/benchmarks-access-2.4.md"
    echo "copied to docs/benchmarks-2.4.md, docs/benchmarks-sessions-2.4.md" ;;
 esac

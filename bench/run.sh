@@ -14,6 +14,8 @@ make -s -C "$top" bench/dms-bench
 sh "$top/scripts/in-namespace.sh" /usr/bin/python3 "$top/bench/bench.py" "$@"
 # the session record's cost (docs/benchmarks-sessions-2.3.md)
 sh "$top/scripts/in-namespace.sh" /usr/bin/python3 "$top/bench/sessions.py" "$@"
+# what grants and TOTP add (docs/benchmarks-access-2.3.md)
+sh "$top/scripts/in-namespace.sh" /usr/bin/python3 "$top/bench/access.py" "$@"
 case " $* " in
 *" --smoke "*) exit 0 ;;
 esac

@@ -27,3 +27,15 @@ def test_sessions_bench_smoke():
     assert "sessions bench smoke: harness OK" in p.stdout
     for name in ("none:", "summary:", "messages:", "owner:"):
         assert "| " + name in p.stdout, p.stdout
+
+
+def test_access_bench_smoke():
+    """bench/access.py: what grants and TOTP add to a master login."""
+    top = os.environ["DMS_TOP"]
+    p = subprocess.run(["/usr/bin/python3",
+                        os.path.join(top, "bench/access.py"), "--smoke"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "access bench smoke: harness OK" in p.stdout
+    for name in ("plain:", "grant:", "totp:"):
+        assert "| " + name in p.stdout, p.stdout

@@ -267,6 +267,9 @@ COMMANDS = {
         ("synopsis", "tests/integration/test_grants.py"),
     "setup dovecot-master approve ID --by admin":
         ("synopsis", "tests/integration/test_grants.py"),
+    # the second factor
+    "setup dovecot-master totp admin": RUN,
+    "install -d -o root -g dovecot -m 770 /var/lib/dovecot-dms": RUN,
 }
 
 
@@ -458,6 +461,37 @@ def test_version(etc):
                             f.read()).group(1)
     rc, out = verbatim(VERSION[0], etc)
     assert rc == 0 and out.strip() == "auth-master-dms-setup " + version, out
+
+
+README_TOTP = runs("setup dovecot-master totp admin")
+TOTP_DIR = runs("install -d -o root -g dovecot -m 770 /var/lib/dovecot-dms")
+
+
+def test_readme_totp(etc):
+    with open(os.path.join(etc[0], "dovecot-masters.cf"), "w") as f:
+        f.write("admin|{PLAIN}x\n")
+    rc, out = verbatim(README_TOTP[0], etc)
+    assert rc == 0, out
+    assert out.startswith("otpauth://totp/auth-master-dms:admin?secret="), out
+    assert "\u2588" in out
+    assert store(etc)["admin"] == "admin|{PLAIN}x|dms_totp=yes"
+    secret = out.split("secret=")[1].split("&")[0]
+    assert store(etc, "dovecot-masters.cf.totp")["admin"] == \
+        "admin|" + secret
+
+
+def test_totp_state_directory(tmp_path):
+    import grp
+    varlib = tmp_path / "lib"
+    varlib.mkdir()
+    out = subprocess.run(["unshare", "--mount", "--propagation", "private",
+                          "sh", "-c", 'mount --bind "$1" /var/lib && '
+                          'exec sh -c "$2"', "sh", str(varlib), TOTP_DIR[0]],
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    st = os.stat(str(varlib / "dovecot-dms"))
+    assert (st.st_uid, grp.getgrgid(st.st_gid).gr_name,
+            st.st_mode & 0o777) == (0, "dovecot", 0o770)
 
 
 def test_audit_directory(tmp_path):
