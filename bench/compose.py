@@ -66,26 +66,17 @@ def main():
         out.append("## Dovecot %s (`docs/benchmarks-%s.md`)\n%s"
                    % (runs[v][1], v, body.rstrip()))
         out.append("")
-    # the session record's cost (bench/sessions.py), where measured
-    for v in ("2.3", "2.4"):
-        path = os.path.join(DOCS, "benchmarks-sessions-%s.md" % v)
-        if not os.path.exists(path):
-            continue
-        with open(path) as f:
-            text = f.read()
-        body = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.M)
-        out.append("%s\n(`docs/benchmarks-sessions-%s.md`)\n" %
-                   (body.rstrip(), v))
-    # what grants and TOTP add (bench/access.py), where measured
-    for v in ("2.3", "2.4"):
-        path = os.path.join(DOCS, "benchmarks-access-%s.md" % v)
-        if not os.path.exists(path):
-            continue
-        with open(path) as f:
-            text = f.read()
-        body = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.M)
-        out.append("%s\n(`docs/benchmarks-access-%s.md`)\n" %
-                   (body.rstrip(), v))
+    # the session record's cost (bench/sessions.py) and what grants and
+    # TOTP add (bench/access.py), where measured
+    for part in ("sessions", "access"):
+        for v in ("2.3", "2.4"):
+            name = "benchmarks-%s-%s.md" % (part, v)
+            if not os.path.exists(os.path.join(DOCS, name)):
+                continue
+            with open(os.path.join(DOCS, name)) as f:
+                text = f.read()
+            body = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.M)
+            out.append("%s\n(`docs/%s`)\n" % (body.rstrip(), name))
     with open(os.path.join(DOCS, "benchmarks.md"), "w") as f:
         f.write("\n".join(out))
     print("written to docs/benchmarks.md")

@@ -21,13 +21,14 @@
 
 const char *const dms_ldap_attr_keys[DMS_LDAP_ATTR_COUNT] = {
 	"name", "password", "allow", "services", "read_only", "expires",
-	"disabled", "deny", "ports", "record", "notify_owner",
+	"disabled", "deny", "ports", "totp", "record", "notify_owner",
+	"totp_secret", "totp_step",
 };
 /* the shipped schema (ldap/dms-master.schema) */
 const char *const dms_ldap_attr_defaults[DMS_LDAP_ATTR_COUNT] = {
 	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
-	"dmsExpires", "dmsDisabled", "dmsDeny", "dmsPorts", "dmsRecord",
-	"dmsNotifyOwner",
+	"dmsExpires", "dmsDisabled", "dmsDeny", "dmsPorts", "dmsTotp",
+	"dmsRecord", "dmsNotifyOwner", "dmsTotpSecret", "dmsTotpStep",
 };
 
 void dms_ldap_error(char *error, size_t size, const char *fmt, ...)

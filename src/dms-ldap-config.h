@@ -29,16 +29,23 @@ enum dms_ldap_attr {
 	/* 0.4.0: limits too, so required as the others */
 	DMS_LDAP_ATTR_DENY,
 	DMS_LDAP_ATTR_PORTS,
+	DMS_LDAP_ATTR_TOTP,
 	/* optional: choices that limit nothing (dms_record,
 	   dms_notify_owner); absent, the site's settings apply */
 	DMS_LDAP_ATTR_RECORD,
 	DMS_LDAP_ATTR_NOTIFY_OWNER,
+	/* not options: a TOTP master's secret, and the last step it used
+	   (the one attribute the module writes: dms-ldap-store.h) */
+	DMS_LDAP_ATTR_TOTP_SECRET,
+	DMS_LDAP_ATTR_TOTP_STEP,
 
 	DMS_LDAP_ATTR_COUNT
 };
 /* the policy attributes every master entry must carry: ALLOW up to
    here */
 #define DMS_LDAP_ATTR_REQUIRED_END DMS_LDAP_ATTR_RECORD
+/* the options' attributes: up to here */
+#define DMS_LDAP_ATTR_OPTIONS_END DMS_LDAP_ATTR_TOTP_SECRET
 
 struct dms_ldap_config {
 	/* space-separated ldap:// or ldaps:// URIs, tried in order */

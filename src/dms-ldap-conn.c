@@ -607,6 +607,32 @@ int dms_ldap_conn_modify(struct dms_ldap_conn *conn, const char *dn,
 	return ret;
 }
 
+int dms_ldap_conn_replace_step(struct dms_ldap_conn *conn, const char *dn,
+			       const char *old, const char *new_step,
+			       int *ldap_error_r, char *error,
+			       size_t error_size)
+{
+	char *old_values[] = { (char *)old, NULL };
+	char *new_values[] = { (char *)new_step, NULL };
+	LDAPMod del = {
+		.mod_op = LDAP_MOD_DELETE,
+		.mod_type = conn->config->attrs[DMS_LDAP_ATTR_TOTP_STEP],
+		.mod_values = old_values,
+	};
+	LDAPMod add = {
+		.mod_op = LDAP_MOD_ADD,
+		.mod_type = conn->config->attrs[DMS_LDAP_ATTR_TOTP_STEP],
+		.mod_values = new_values,
+	};
+	/* one operation: the delete of the value read fails when another
+	   server changed it first, and then nothing is written */
+	LDAPMod *mods[] = { old != NULL ? &del : &add,
+			    old != NULL ? &add : NULL, NULL };
+
+	return conn_write(conn, "modify", dn, mods, CONN_WRITE_MODIFY,
+			  ldap_error_r, error, error_size);
+}
+
 int dms_ldap_conn_delete(struct dms_ldap_conn *conn, const char *dn,
 			 int *ldap_error_r, char *error, size_t error_size)
 {

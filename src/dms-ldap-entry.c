@@ -10,8 +10,8 @@
 /* the options these attributes become, by enum dms_ldap_attr */
 static const char *const option_keys[DMS_LDAP_ATTR_COUNT] = {
 	NULL, NULL, "dms_allow", "dms_services", "dms_read_only",
-	"dms_expires", "dms_disabled", "dms_deny", "dms_ports", "dms_record",
-	"dms_notify_owner",
+	"dms_expires", "dms_disabled", "dms_deny", "dms_ports", "dms_totp",
+	"dms_record", "dms_notify_owner", NULL, NULL,
 };
 
 /* Bytes that could change how the line is read: field and option
@@ -127,6 +127,7 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 	case DMS_LDAP_ATTR_READ_ONLY:
 	case DMS_LDAP_ATTR_DISABLED:
 	case DMS_LDAP_ATTR_NOTIFY_OWNER:
+	case DMS_LDAP_ATTR_TOTP:
 		/* RFC 4517 Boolean */
 		if (value_is(v, "TRUE"))
 			ret |= line_append_str(line, "yes");
@@ -226,7 +227,7 @@ int dms_ldap_entry_line(const char *name, const struct dms_ldap_entry *entry,
 		snprintf(error, error_size, "out of memory");
 		return -1;
 	}
-	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_COUNT; i++) {
+	for (i = DMS_LDAP_ATTR_ALLOW; i < DMS_LDAP_ATTR_OPTIONS_END; i++) {
 		/* an optional attribute that is absent: the site's default */
 		if (i >= DMS_LDAP_ATTR_REQUIRED_END &&
 		    entry->attrs[i].count == 0)

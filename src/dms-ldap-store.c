@@ -3,6 +3,8 @@
 #include "dms-ldap-store.h"
 #include "dms-ldap-conn.h"
 #include "dms-ldap-entry.h"
+#include "dms-password.h"
+#include "dms-totp.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -321,6 +323,138 @@ int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
 			(uint64_t)store->config.cache_ttl_secs * 1000;
 	}
 	return ret;
+}
+
+/* One value of ATTR of ENTRY as a string: 1 with *value_r (malloc()ed),
+   0 when absent, -1 when it has several or holds a NUL. */
+static int entry_value(const struct dms_ldap_entry *entry,
+		       enum dms_ldap_attr attr, char **value_r)
+{
+	const struct dms_ldap_values *v = &entry->attrs[attr];
+
+	*value_r = NULL;
+	if (v->count == 0)
+		return 0;
+	if (v->count > 1 || memchr(v->values[0].data, '\0',
+				   v->values[0].len) != NULL)
+		return -1;
+	*value_r = strndup(v->values[0].data, v->values[0].len);
+	return *value_r == NULL ? -1 : 1;
+}
+
+int dms_ldap_store_totp(struct dms_ldap_store *store, const char *name,
+			const char *code, int64_t now, bool password_ok,
+			const char **rule_r, char *error, size_t error_size)
+{
+	for (unsigned int attempt = 0;; attempt++) {
+		struct dms_ldap_result *result = NULL;
+		const struct dms_ldap_entry *entry;
+		const char *err;
+		char *filter, *line = NULL, *secret = NULL, *last = NULL;
+		char msg[512], new_step[24];
+		long long last_step = -1;
+		int64_t step = 0;
+		int ret, ldap_rc;
+
+		filter = dms_ldap_filter_expand(store->config.filter, name,
+						false, &err);
+		if (filter == NULL) {
+			dms_ldap_error(error, error_size, "%s", err);
+			return -1;
+		}
+		ret = dms_ldap_conn_search(store->conn, filter, 2, &result,
+					   error, error_size);
+		free(filter);
+		if (ret < 0)
+			return -1;
+		if (dms_ldap_result_count(result) != 1) {
+			dms_ldap_error(error, error_size, "LDAP: master %s: "
+				       "not one entry for its TOTP secret",
+				       name);
+			dms_ldap_result_free(&result);
+			return -1;
+		}
+		entry = dms_ldap_result_entry(result, 0);
+		/* the master's own entry, as the lookup found it */
+		ret = dms_ldap_entry_line(name, entry,
+			(const char *const *)store->config.attrs, &line,
+			msg, sizeof(msg));
+		free(line);
+		if (ret <= 0 ||
+		    entry_value(entry, DMS_LDAP_ATTR_TOTP_SECRET,
+				&secret) <= 0 ||
+		    entry_value(entry, DMS_LDAP_ATTR_TOTP_STEP, &last) < 0) {
+			dms_ldap_error(error, error_size, "LDAP entry %s: no "
+				       "single %s (readable by the module's "
+				       "bind DN) or a bad %s", entry->dn,
+				       store->config.attrs[
+					       DMS_LDAP_ATTR_TOTP_SECRET],
+				       store->config.attrs[
+					       DMS_LDAP_ATTR_TOTP_STEP]);
+			*rule_r = "totp_secret";
+			ret = 0;
+			goto next;
+		}
+		if (last != NULL) {
+			char *end;
+
+			last_step = strtoll(last, &end, 10);
+			if (*end != '\0' || end == last) {
+				dms_ldap_error(error, error_size, "LDAP entry "
+					       "%s: %s is not a number",
+					       entry->dn, store->config.attrs[
+						       DMS_LDAP_ATTR_TOTP_STEP]);
+				*rule_r = "totp_secret";
+				ret = 0;
+				goto next;
+			}
+		}
+		/* computed whatever the password was: the same time */
+		ret = code[0] == '\0' ? 0 :
+			dms_totp_check(secret, code, now, &step, &err);
+		if (ret < 0) {
+			dms_ldap_error(error, error_size, "LDAP entry %s: %s",
+				       entry->dn, err);
+			*rule_r = "totp_secret";
+			ret = 0;
+			goto next;
+		}
+		*rule_r = "totp";
+		if (!password_ok || ret == 0) {
+			ret = 0;
+			goto next;
+		}
+		if (step <= last_step) {
+			*rule_r = "totp_replay";
+			ret = 0;
+			goto next;
+		}
+		snprintf(new_step, sizeof(new_step), "%lld", (long long)step);
+		ret = dms_ldap_conn_replace_step(store->conn, entry->dn, last,
+						 new_step, &ldap_rc, error,
+						 error_size);
+		if (ret == 0) {
+			ret = 1;
+		} else if (ldap_rc == DMS_LDAP_NO_SUCH_ATTRIBUTE ||
+			   ldap_rc == DMS_LDAP_TYPE_OR_VALUE_EXISTS ||
+			   ldap_rc == DMS_LDAP_CONSTRAINT) {
+			/* another server wrote first: read it again, once;
+			   then it is theirs */
+			*rule_r = "totp_replay";
+			ret = attempt == 0 ? 2 : 0;
+		} else {
+			ret = -1;
+		}
+next:
+		if (secret != NULL) {
+			dms_wipe(secret, strlen(secret));
+			free(secret);
+		}
+		free(last);
+		dms_ldap_result_free(&result);
+		if (ret != 2)
+			return ret;
+	}
 }
 
 const char *dms_ldap_store_dummy_hash(struct dms_ldap_store *store)

@@ -1,6 +1,7 @@
 #ifndef DMS_LDAP_STORE_H
 #define DMS_LDAP_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "dms-ldap-config.h"
 #include "dms-store.h"
@@ -33,6 +34,21 @@ int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
 			  uint64_t now_msec,
 			  const struct dms_store_entry **entry_r,
 			  char *error, size_t error_size);
+
+/* The second factor of master NAME (dms-totp.h), from the directory at
+   every call (never the cache): CODE ("" when none was given) against the
+   entry's dmsTotpSecret at NOW; when PASSWORD_OK and it matches a step
+   later than the entry's dmsTotpStep, that step is written in its place
+   by one modify that fails if another server wrote it first (then the
+   entry is read again, once). So a code is accepted once on every server
+   that shares the directory. Returns 1 when accepted; 0 when not, with
+   *rule_r ("totp", "totp_replay" or "totp_secret": no or no usable
+   secret, ERROR says which); -1 with ERROR when the directory cannot
+   answer or the step cannot be written (the reader needs write access to
+   dmsTotpStep). */
+int dms_ldap_store_totp(struct dms_ldap_store *store, const char *name,
+			const char *code, int64_t now, bool password_ok,
+			const char **rule_r, char *error, size_t error_size);
 
 /* As dms_store_dummy_hash() and dms_store_pad_hash(), over the costs
    of every hash seen in the directory so far, and never less than a

@@ -184,6 +184,12 @@ static int state_open(const char *path, const struct dms_path_trust *trust,
 		const char *slash = strrchr(resolved, '/');
 
 		fd = open(resolved, flags | O_CREAT | O_EXCL, 0660);
+		/* whatever the creator's umask: the other kind of process
+		   (auth or auth-worker) writes it too */
+		if (fd >= 0 && fchmod(fd, 0660) < 0) {
+			close(fd);
+			return state_error("fchmod", path, error_r);
+		}
 		if (fd < 0 && errno == EEXIST)
 			fd = open(resolved, flags);
 		if (fd >= 0 && slash != NULL &&

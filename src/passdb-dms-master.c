@@ -350,6 +350,28 @@ dms_master_totp(struct dms_master_passdb_module *module,
 	int64_t step = 0;
 	int ret;
 
+	if (module->ldap != NULL) {
+		/* the secret and the last step with the entry: a code is
+		   spent once on every server that shares the directory */
+		char ldap_error[1024] = "";
+
+		ret = dms_ldap_store_totp(module->ldap, name, code,
+					  ioloop_time, password_ok, rule_r,
+					  ldap_error, sizeof(ldap_error));
+		if (ret < 0) {
+			e_error(event, "passdb dms_master: master %s: TOTP: %s "
+				"(temporary failure; the module's bind DN "
+				"must be able to write dmsTotpStep)", name,
+				ldap_error);
+		} else if (ret == 0 && strcmp(*rule_r, "totp_secret") == 0) {
+			e_error(event, "passdb dms_master: master %s has "
+				"dms_totp=yes: %s", name, ldap_error);
+		} else if (ret == 0 && strcmp(*rule_r, "totp_replay") == 0) {
+			e_info(event, "Master %s: TOTP code already used "
+			       "(replay)", name);
+		}
+		return ret;
+	}
 	if (dms_trusted_file_refresh(&module->totp_secrets, &error) < 0) {
 		e_error(event, "passdb dms_master: %s: masters with dms_totp "
 			"fail until it can be read", error);

@@ -175,6 +175,38 @@ static void list_values(const struct dms_policy_list *list,
 	out->values[i] = NULL;
 }
 
+int setup_ldap_totp(struct setup_ldap *ldap, const char *name,
+		    const char *secret)
+{
+	static const char *const yes[] = { "TRUE", NULL };
+	static const char *const none[] = { NULL };
+	const char *secret_values[] = { secret, NULL };
+	const char *const *values[DMS_LDAP_ATTR_COUNT];
+	char *dn = NULL, error[1024];
+	unsigned int present;
+	int ldap_rc, ret;
+
+	ret = find_dn(ldap, name, &dn, &present);
+	if (ret <= 0) {
+		if (ret == 0)
+			ldap_error(ldap, "master account '%s' does not exist "
+				   "in LDAP (%s)", name, ldap->path);
+		free(dn);
+		return EXIT_FAILURE;
+	}
+	memset(values, 0, sizeof(values));
+	/* the secret, the option, and no step used yet: one modify */
+	values[DMS_LDAP_ATTR_TOTP_SECRET] = secret_values;
+	values[DMS_LDAP_ATTR_TOTP] = yes;
+	values[DMS_LDAP_ATTR_TOTP_STEP] = none;
+	ret = dms_ldap_conn_modify(ldap->conn, dn, values, &ldap_rc, error,
+				   sizeof(error));
+	if (ret < 0)
+		ldap_error(ldap, "%s", error);
+	free(dn);
+	return ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 		   const char *hash, const struct setup_options *opts)
 {
@@ -197,6 +229,7 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 		[DMS_LDAP_ATTR_DISABLED] = no,
 		[DMS_LDAP_ATTR_DENY] = no_deny,
 		[DMS_LDAP_ATTR_PORTS] = any_port,
+		[DMS_LDAP_ATTR_TOTP] = no,
 	};
 	const char *const *values[DMS_LDAP_ATTR_COUNT];
 	const char *name_values[] = { name, NULL };
@@ -244,6 +277,7 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	CHANGE(DMS_LDAP_ATTR_DISABLED, opts->disabled, yes);
 	CHANGE(DMS_LDAP_ATTR_DENY, opts->deny_flag, deny.values);
 	CHANGE(DMS_LDAP_ATTR_PORTS, opts->ports_flag, ports.values);
+	CHANGE(DMS_LDAP_ATTR_TOTP, opts->totp, yes);
 #undef CHANGE
 	/* the optional choices: set, or removed (an empty REPLACE) for the
 	   site's default */

@@ -22,6 +22,10 @@ void setup_ldap_close(struct setup_ldap **ldap);
 int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 		   const char *hash, const struct setup_options *opts);
 int setup_ldap_del(struct setup_ldap *ldap, const char *name);
+/* Enrol NAME for TOTP: SECRET in dmsTotpSecret, dmsTotp TRUE, and no
+   step used yet, in one modify. */
+int setup_ldap_totp(struct setup_ldap *ldap, const char *name,
+		    const char *secret);
 int setup_ldap_list(struct setup_ldap *ldap);
 
 struct dms_policy;

@@ -1,6 +1,7 @@
 /* setup dovecot-master totp NAME (setup-totp.h). */
 
 #include "setup-totp.h"
+#include "setup-ldap.h"
 #include "setup-options.h"
 #include "dms-password.h"
 #include "dms-store.h"
@@ -54,6 +55,43 @@ static char *set_totp(void *context, const char *old, size_t old_len,
 	return setup_options_apply(context, old, old_len, error_r);
 }
 
+static void print_enrolment(const char *name, const char *secret)
+{
+	char *uri = dms_totp_uri(ISSUER, name, secret);
+
+	if (uri == NULL)
+		return;
+	printf("%s\n", uri);
+	qr_print(stdout, uri);
+	printf("Master %s now logs in with its password followed by the "
+	       "6-digit code of an authenticator app that scanned this "
+	       "(secret %s).\n", name, secret);
+	dms_wipe(uri, strlen(uri));
+	free(uri);
+}
+
+int setup_totp_enrol_ldap(const char *prog, const char *ldap_path,
+			  const char *name)
+{
+	struct setup_ldap *ldap = setup_ldap_open(prog, ldap_path);
+	char *secret = dms_totp_secret_new();
+	int status = EXIT_FAILURE;
+
+	if (ldap != NULL && secret != NULL &&
+	    (status = setup_ldap_totp(ldap, name, secret)) == EXIT_SUCCESS) {
+		print_enrolment(name, secret);
+		status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else if (secret == NULL) {
+		fprintf(stderr, "%s: cannot make a secret\n", prog);
+	}
+	if (secret != NULL) {
+		dms_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	setup_ldap_close(&ldap);
+	return status;
+}
+
 int setup_totp_enrol(const char *prog, const char *store_path,
 		     const char *name)
 {
@@ -71,7 +109,7 @@ int setup_totp_enrol(const char *prog, const char *store_path,
 	struct dms_store *store;
 	enum dms_store_write_result ret;
 	const char *error;
-	char *secret, *secrets_path, *uri;
+	char *secret, *secrets_path;
 	int status = EXIT_FAILURE;
 
 	store = dms_store_new(store_path, DMS_DEFAULT_SCHEME);
@@ -115,17 +153,7 @@ int setup_totp_enrol(const char *prog, const char *store_path,
 		fprintf(stderr, "%s: %s: %s\n", prog, store_path, error);
 		goto out;
 	}
-	if ((uri = dms_totp_uri(ISSUER, name, secret)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		goto out;
-	}
-	printf("%s\n", uri);
-	qr_print(stdout, uri);
-	printf("Master %s now logs in with its password followed by the "
-	       "6-digit code of an authenticator app that scanned this "
-	       "(secret %s).\n", name, secret);
-	dms_wipe(uri, strlen(uri));
-	free(uri);
+	print_enrolment(name, secret);
 	status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 out:
 	if (secret != NULL) {

@@ -7,5 +7,9 @@
    the authenticator app. Returns the exit status. */
 int setup_totp_enrol(const char *prog, const char *store_path,
 		     const char *name);
+/* The same for a master kept in LDAP (--ldap LDAP_PATH): the secret in
+   dmsTotpSecret, dmsTotp TRUE, dmsTotpStep removed, in one modify. */
+int setup_totp_enrol_ldap(const char *prog, const char *ldap_path,
+			  const char *name);
 
 #endif

@@ -683,8 +683,7 @@ static int run_kind(struct setup *s, const struct account_kind *kind,
 		if (s->ldap_path != NULL &&
 		    (strcmp(sub, "grant") == 0 || strcmp(sub, "grants") == 0 ||
 		     strcmp(sub, "revoke") == 0 ||
-		     strcmp(sub, "approve") == 0 ||
-		     strcmp(sub, "totp") == 0)) {
+		     strcmp(sub, "approve") == 0)) {
 			error_msg(s, "%s: kept beside a masters file; not "
 				  "for masters in LDAP", sub);
 			return EXIT_FAILURE;
@@ -698,6 +697,10 @@ static int run_kind(struct setup *s, const struct account_kind *kind,
 			}
 			if (!get_name(s, kind, argv[1], name, sizeof(name)))
 				return EXIT_FAILURE;
+			if (s->ldap_path != NULL)
+				return setup_totp_enrol_ldap(s->prog,
+							     s->ldap_path,
+							     name);
 			return setup_totp_enrol(s->prog, s->masters_path,
 						name);
 		}

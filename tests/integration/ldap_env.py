@@ -28,7 +28,7 @@ TEST_OID = "2.25.196968205430104311245378642370678684195"
 # the policy attributes as setup writes them for "no limit"
 NO_LIMIT = {"dmsAllow": "*", "dmsServices": "default", "dmsReadOnly": "FALSE",
             "dmsExpires": "99991231235959Z", "dmsDisabled": "FALSE",
-            "dmsDeny": "none", "dmsPorts": "default"}
+            "dmsDeny": "none", "dmsPorts": "default", "dmsTotp": "FALSE"}
 
 SLAPD_CONF = """
 include /etc/ldap/schema/core.schema
@@ -54,10 +54,13 @@ directory {tmp}/db
 {access}
 """
 
-ACCESS = """access to attrs=userPassword
+ACCESS = """access to attrs=userPassword,dmsTotpSecret
   by dn.exact="{reader_dn}" read
   by anonymous auth
   by * none
+access to attrs=dmsTotpStep
+  by dn.exact="{reader_dn}" write
+  by * read
 access to * by * read"""
 
 

@@ -480,34 +480,32 @@ def test_readme_totp(etc):
         "admin|" + secret
 
 
-def test_totp_state_directory(tmp_path):
+def made_directory(tmp_path, under, cmd):
+    """Run CMD with UNDER (/var/log, /var/lib) a directory of the test's
+    own; the owner, group and mode of the dovecot-dms it made there."""
     import grp
-    varlib = tmp_path / "lib"
-    varlib.mkdir()
+    top = tmp_path / "top"
+    top.mkdir()
     out = subprocess.run(["unshare", "--mount", "--propagation", "private",
-                          "sh", "-c", 'mount --bind "$1" /var/lib && '
-                          'exec sh -c "$2"', "sh", str(varlib), TOTP_DIR[0]],
+                          "sh", "-c", 'mount --bind "$1" "$2" && '
+                          'exec sh -c "$3"', "sh", str(top), under, cmd],
                          capture_output=True, text=True, timeout=TIMEOUT)
     assert out.returncode == 0, out.stderr
-    st = os.stat(str(varlib / "dovecot-dms"))
-    assert (st.st_uid, grp.getgrgid(st.st_gid).gr_name,
-            st.st_mode & 0o777) == (0, "dovecot", 0o770)
+    st = os.stat(str(top / "dovecot-dms"))
+    return st.st_uid, grp.getgrgid(st.st_gid).gr_name, st.st_mode & 0o7777
+
+
+def test_totp_state_directory(tmp_path):
+    """README's TOTP state directory: as the audit directory."""
+    assert made_directory(tmp_path, "/var/lib", TOTP_DIR[0]) == \
+        (0, "dovecot", 0o770)
 
 
 def test_audit_directory(tmp_path):
     """README's audit directory: root's, group dovecot may write it, no
     one else (/var/log a directory of the test's own)."""
-    import grp
-    varlog = tmp_path / "log"
-    varlog.mkdir()
-    out = subprocess.run(["unshare", "--mount", "--propagation", "private",
-                          "sh", "-c", 'mount --bind "$1" /var/log && '
-                          'exec sh -c "$2"', "sh", str(varlog), AUDIT_DIR[0]],
-                         capture_output=True, text=True, timeout=TIMEOUT)
-    assert out.returncode == 0, out.stderr
-    st = os.stat(str(varlog / "dovecot-dms"))
-    assert (st.st_uid, grp.getgrgid(st.st_gid).gr_name,
-            st.st_mode & 0o7777) == (0, "dovecot", 0o770)
+    assert made_directory(tmp_path, "/var/log", AUDIT_DIR[0]) == \
+        (0, "dovecot", 0o770)
 
 
 def test_setup_help(etc):

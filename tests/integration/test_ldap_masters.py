@@ -570,7 +570,7 @@ def test_ldif_says_what_the_schema_says():
         schema = defs(f.read(), ["attributetype", "objectclass"])
     with open(os.path.join(TOP, "ldap", "dms-master.ldif")) as f:
         ldif = defs(f.read(), ["olcAttributeTypes", "olcObjectClasses"])
-    assert len(schema) == 10 and schema == ldif
+    assert len(schema) == 13 and schema == ldif
 
 
 # -- the setup CLI against LDAP ---------------------------------------------
@@ -902,3 +902,50 @@ def test_deny_and_ports_kept_in_ldap(make_dovecot, slapd, cli):
     assert_tempfail(d.imap_login(TARGET + "*bare", PW))
     assert d.wait_log(mark, "no dmsDeny attribute (attr_deny)"), \
         d.log_since(mark)
+
+
+def test_totp_kept_in_ldap_spent_once_across_servers(make_dovecot, slapd,
+                                                     cli):
+    """setup --ldap ... totp NAME writes dmsTotpSecret and dmsTotp; a code
+    accepted by one server is refused by another that shares the
+    directory (the last step is kept with the entry, written by one
+    modify that fails if another server wrote first)."""
+    from test_totp import step_now, totp
+    slapd.add_master("otp", slapd.hashed)
+    rc, out, err = cli("dovecot-master", "totp", "otp")
+    assert rc == 0, err
+    secret = out.split("secret=")[1].split("&")[0]
+    attrs = slapd.search(dn("otp"), "(objectClass=*)", "dmsTotp")
+    assert "dmsTotp: TRUE" in attrs, attrs
+    one = ldap_dovecot(make_dovecot, slapd, "master")
+    two = ldap_dovecot(make_dovecot, slapd, "selfsplit",
+                       ports=(10143, 10110))
+    step = step_now()
+    code = PW + totp(secret, step)
+    assert_auth_failure(one.imap_login(TARGET + "*otp", PW))
+    assert one.imap_login(TARGET + "*otp", code)[0] == "OK"
+    mark = two.log_mark()
+    assert_auth_failure(two.imap_login(TARGET + "*otp", code))
+    assert two.wait_log(mark, "Master otp: TOTP code already used (replay)")
+    assert_auth_failure(one.imap_login(TARGET + "*otp", code))
+    # the next step works on the other server, then not on the first
+    code = PW + totp(secret, step + 1)
+    assert two.imap_login(TARGET + "*otp", code)[0] == "OK"
+    assert_auth_failure(one.imap_login(TARGET + "*otp", code))
+    attrs = slapd.search(dn("otp"), "(objectClass=*)", "dmsTotpStep")
+    assert "dmsTotpStep: %d" % (step + 1) in attrs, attrs
+    # a wrong code, and a right code with a wrong password
+    assert_auth_failure(one.imap_login(TARGET + "*otp", PW + "000000"))
+    assert_auth_failure(one.imap_login(TARGET + "*otp",
+                                       "wrong" + totp(secret, step + 1)))
+
+
+def test_totp_without_secret_fails_closed(make_dovecot, slapd):
+    """dmsTotp TRUE and no dmsTotpSecret (or one the reader may not read):
+    refused, with the entry named; never let in on the password alone."""
+    slapd.add_master("nosecret", slapd.hashed, dmsTotp="TRUE")
+    d = ldap_dovecot(make_dovecot, slapd, "master")
+    mark = d.log_mark()
+    assert_auth_failure(d.imap_login(TARGET + "*nosecret", PW + "123456"))
+    assert_auth_failure(d.imap_login(TARGET + "*nosecret", PW))
+    assert d.wait_log(mark, "master nosecret has dms_totp=yes: LDAP entry")
