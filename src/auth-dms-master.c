@@ -324,7 +324,7 @@ dms_master_stage(struct auth_request *request, const char *stage,
 		 const char **reason_r)
 {
 	struct auth_fields *reply = request->fields.userdb_reply;
-	const char *master, *target, *store, *policy_text;
+	const char *master, *target, *store, *policy_text, *grant_line;
 	struct dms_master_passdb_module *module;
 	const struct dms_store_entry *entry;
 	struct dms_store_entry ldap_entry;
@@ -349,6 +349,8 @@ dms_master_stage(struct auth_request *request, const char *stage,
 	store = auth_fields_find(reply, DMS_FIELD_STORE);
 	policy_text = auth_fields_find(reply, DMS_FIELD_POLICY);
 	policy_text = policy_text == NULL ? NULL : t_strdup(policy_text);
+	grant_line = auth_fields_find(reply, DMS_FIELD_GRANT);
+	grant_line = t_strdup(grant_line == NULL ? "" : grant_line);
 
 	module = store == NULL ? NULL : dms_master_passdb_find(store);
 	if (module == NULL) {
@@ -381,8 +383,10 @@ dms_master_stage(struct auth_request *request, const char *stage,
 		return DMS_MASTER_STAGE_REFUSED;
 	}
 	record.read_only = entry->policy->read_only;
+	/* store=ldap: the grant the passdb found, if one opened it */
 	access = dms_master_access(module, request, master, entry->policy,
-				   user, &record, &rule);
+				   user, module->ldap != NULL ? grant_line :
+				   NULL, &record, &rule, NULL);
 	if (access < 0) {
 		record.result = "tempfail";
 		(void)dms_master_audit(module, request, &record);
@@ -440,27 +444,49 @@ dms_master_grants(struct dms_master_passdb_module *module,
 int dms_master_access(struct dms_master_passdb_module *module,
 		      struct auth_request *request, const char *master,
 		      const struct dms_policy *policy, const char *target,
-		      struct dms_audit_record *record,
-		      enum dms_policy_rule *rule_r)
+		      const char *ldap_grants, struct dms_audit_record *record,
+		      enum dms_policy_rule *rule_r, const char **grant_line_r)
 {
 	struct dms_policy_login login;
 	const struct dms_grant *grant;
+	struct dms_grants *entry_grants = NULL;
+	const struct dms_grants *grants = NULL;
 	bool allowed;
 	int ret;
 
+	if (grant_line_r != NULL)
+		*grant_line_r = NULL;
 	dms_master_policy_login(request, target, &login);
 	allowed = dms_policy_check(policy, &module->site, &login, rule_r,
 				   &record->pattern);
-	ret = dms_grant_check(policy, allowed, allowed ? NULL :
-			      dms_master_grants(module, authdb_event(request)),
-			      master, target, login.now, rule_r, &grant);
+	if (!allowed && ldap_grants != NULL) {
+		/* the entry's own (store=ldap); not parsable: none */
+		entry_grants = dms_grants_from_buffer(ldap_grants,
+						      strlen(ldap_grants));
+		grants = entry_grants;
+	} else if (!allowed) {
+		grants = dms_master_grants(module, authdb_event(request));
+	}
+	ret = dms_grant_check(policy, allowed, grants, master, target,
+			      login.now, rule_r, &grant);
 	record->rule = dms_policy_rule_name(*rule_r);
 	if (grant != NULL) {
 		/* copies: the file may be read again before they are used */
 		record->pattern = t_strdup(grant->target);
 		record->grant = t_strdup(grant->id);
 		record->reason = t_strdup(grant->reason);
+		if (grant_line_r != NULL) {
+			char *line = dms_grant_format(grant);
+
+			if (line != NULL) {
+				/* without its newline */
+				*grant_line_r = t_strndup(line,
+							  strlen(line) - 1);
+				free(line);
+			}
+		}
 	}
+	dms_grants_free(&entry_grants);
 	if (ret < 0) {
 		e_error(authdb_event(request), "Master %s needs a grant to "
 			"open %s, and the grants file cannot be read",

@@ -66,6 +66,8 @@ struct dms_master_passdb_module {
 #define DMS_FIELD_TARGET "dms_master_target"
 /* and the store it was found in, which names the passdb */
 #define DMS_FIELD_STORE "dms_master_store"
+/* store=ldap: the grant that opened the target, as a grants file line */
+#define DMS_FIELD_GRANT "dms_master_grant"
 /* store=ldap: the master's policy as the passdb found it (the userdb
    runs in the auth process, which must not wait for LDAP) */
 #define DMS_FIELD_POLICY "dms_master_policy"
@@ -155,12 +157,16 @@ void dms_master_policy_login(struct auth_request *request, const char *target,
 /* Whether MASTER (with POLICY) may open TARGET in REQUEST: its policy,
    the site's, and the grants (dms-grants.h). 1: allowed, 0: refused, -1:
    a grant is needed and the grants file cannot be read (logged). Sets
-   RECORD's rule, pattern, grant and reason; *rule_r is the rule. */
+   RECORD's rule, pattern, grant and reason; *rule_r is the rule.
+   LDAP_GRANTS: store=ldap, the master's grants (grants file lines); NULL:
+   the grants file. When a grant opened the target, *grant_line_r below
+   is its line (data stack), for the userdb (which must not wait for
+   LDAP); else NULL. GRANT_LINE_R may be NULL. */
 int dms_master_access(struct dms_master_passdb_module *module,
 		      struct auth_request *request, const char *master,
 		      const struct dms_policy *policy, const char *target,
-		      struct dms_audit_record *record,
-		      enum dms_policy_rule *rule_r);
+		      const char *ldap_grants, struct dms_audit_record *record,
+		      enum dms_policy_rule *rule_r, const char **grant_line_r);
 
 /* Checks at auth start-up that every auth with MODULE ends its userdbs
    with the dms_master userdb and, when the passdb goes on to look the

@@ -21,14 +21,16 @@
 
 const char *const dms_ldap_attr_keys[DMS_LDAP_ATTR_COUNT] = {
 	"name", "password", "allow", "services", "read_only", "expires",
-	"disabled", "deny", "ports", "totp", "record", "notify_owner",
-	"totp_secret", "totp_step",
+	"disabled", "deny", "ports", "totp", "require_grant",
+	"grant_approval", "record", "notify_owner", "totp_secret", "totp_step",
+	"grant",
 };
 /* the shipped schema (ldap/dms-master.schema) */
 const char *const dms_ldap_attr_defaults[DMS_LDAP_ATTR_COUNT] = {
 	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
 	"dmsExpires", "dmsDisabled", "dmsDeny", "dmsPorts", "dmsTotp",
-	"dmsRecord", "dmsNotifyOwner", "dmsTotpSecret", "dmsTotpStep",
+	"dmsRequireGrant", "dmsGrantApproval", "dmsRecord", "dmsNotifyOwner",
+	"dmsTotpSecret", "dmsTotpStep", "dmsGrant",
 };
 
 void dms_ldap_error(char *error, size_t size, const char *fmt, ...)

@@ -30,6 +30,8 @@ enum dms_ldap_attr {
 	DMS_LDAP_ATTR_DENY,
 	DMS_LDAP_ATTR_PORTS,
 	DMS_LDAP_ATTR_TOTP,
+	DMS_LDAP_ATTR_REQUIRE_GRANT,
+	DMS_LDAP_ATTR_GRANT_APPROVAL,
 	/* optional: choices that limit nothing (dms_record,
 	   dms_notify_owner); absent, the site's settings apply */
 	DMS_LDAP_ATTR_RECORD,
@@ -38,6 +40,9 @@ enum dms_ldap_attr {
 	   (the one attribute the module writes: dms-ldap-store.h) */
 	DMS_LDAP_ATTR_TOTP_SECRET,
 	DMS_LDAP_ATTR_TOTP_STEP,
+	/* the master's grants, one a value, each a grants file line
+	   (dms-grants.h) */
+	DMS_LDAP_ATTR_GRANT,
 
 	DMS_LDAP_ATTR_COUNT
 };

@@ -607,28 +607,32 @@ int dms_ldap_conn_modify(struct dms_ldap_conn *conn, const char *dn,
 	return ret;
 }
 
-int dms_ldap_conn_replace_step(struct dms_ldap_conn *conn, const char *dn,
-			       const char *old, const char *new_step,
-			       int *ldap_error_r, char *error,
-			       size_t error_size)
+int dms_ldap_conn_replace_value(struct dms_ldap_conn *conn, const char *dn,
+				enum dms_ldap_attr attr, const char *old,
+				const char *new_value, int *ldap_error_r,
+				char *error, size_t error_size)
 {
 	char *old_values[] = { (char *)old, NULL };
-	char *new_values[] = { (char *)new_step, NULL };
+	char *new_values[] = { (char *)new_value, NULL };
 	LDAPMod del = {
 		.mod_op = LDAP_MOD_DELETE,
-		.mod_type = conn->config->attrs[DMS_LDAP_ATTR_TOTP_STEP],
+		.mod_type = conn->config->attrs[attr],
 		.mod_values = old_values,
 	};
 	LDAPMod add = {
 		.mod_op = LDAP_MOD_ADD,
-		.mod_type = conn->config->attrs[DMS_LDAP_ATTR_TOTP_STEP],
+		.mod_type = conn->config->attrs[attr],
 		.mod_values = new_values,
 	};
-	/* one operation: the delete of the value read fails when another
-	   server changed it first, and then nothing is written */
-	LDAPMod *mods[] = { old != NULL ? &del : &add,
-			    old != NULL ? &add : NULL, NULL };
+	LDAPMod *mods[3] = { NULL, NULL, NULL };
+	unsigned int n = 0;
 
+	/* one operation: the delete of the value read fails when another
+	   writer changed it first, and then nothing is written */
+	if (old != NULL)
+		mods[n++] = &del;
+	if (new_value != NULL)
+		mods[n++] = &add;
 	return conn_write(conn, "modify", dn, mods, CONN_WRITE_MODIFY,
 			  ldap_error_r, error, error_size);
 }

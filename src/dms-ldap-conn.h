@@ -50,15 +50,17 @@ int dms_ldap_conn_modify(struct dms_ldap_conn *conn, const char *dn,
 int dms_ldap_conn_delete(struct dms_ldap_conn *conn, const char *dn,
 			 int *ldap_error_r, char *error, size_t error_size);
 
-/* The module's one write: replace a TOTP master's last step OLD (NULL:
-   none yet) by NEW_STEP, as one modify (delete OLD, add NEW_STEP) that
-   fails, writing nothing, when another server wrote the attribute since
-   OLD was read (*ldap_error_r: DMS_LDAP_NO_SUCH_ATTRIBUTE, or for a first
-   value DMS_LDAP_TYPE_OR_VALUE_EXISTS or DMS_LDAP_CONSTRAINT). */
-int dms_ldap_conn_replace_step(struct dms_ldap_conn *conn, const char *dn,
-			       const char *old, const char *new_step,
-			       int *ldap_error_r, char *error,
-			       size_t error_size);
+/* Replace the value OLD of ATTR (NULL: none yet) by NEW_VALUE (NULL:
+   none), as one modify (delete OLD, add NEW_VALUE) that fails, writing
+   nothing, when another writer changed the attribute since OLD was read
+   (*ldap_error_r: DMS_LDAP_NO_SUCH_ATTRIBUTE, or for a first value of a
+   single-valued one DMS_LDAP_TYPE_OR_VALUE_EXISTS or
+   DMS_LDAP_CONSTRAINT). The module's one write (a TOTP master's last
+   step), and the CLI's grant changes. */
+int dms_ldap_conn_replace_value(struct dms_ldap_conn *conn, const char *dn,
+				enum dms_ldap_attr attr, const char *old,
+				const char *new_value, int *ldap_error_r,
+				char *error, size_t error_size);
 
 /* LDAP result codes the CLI tells apart. */
 #define DMS_LDAP_ALREADY_EXISTS 0x44

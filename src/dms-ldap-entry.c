@@ -11,7 +11,8 @@
 static const char *const option_keys[DMS_LDAP_ATTR_COUNT] = {
 	NULL, NULL, "dms_allow", "dms_services", "dms_read_only",
 	"dms_expires", "dms_disabled", "dms_deny", "dms_ports", "dms_totp",
-	"dms_record", "dms_notify_owner", NULL, NULL,
+	"dms_require_grant", "dms_grant_approval", "dms_record",
+	"dms_notify_owner", NULL, NULL, NULL,
 };
 
 /* Bytes that could change how the line is read: field and option
@@ -128,6 +129,8 @@ static int append_option(struct line_buf *line, enum dms_ldap_attr attr,
 	case DMS_LDAP_ATTR_DISABLED:
 	case DMS_LDAP_ATTR_NOTIFY_OWNER:
 	case DMS_LDAP_ATTR_TOTP:
+	case DMS_LDAP_ATTR_REQUIRE_GRANT:
+	case DMS_LDAP_ATTR_GRANT_APPROVAL:
 		/* RFC 4517 Boolean */
 		if (value_is(v, "TRUE"))
 			ret |= line_append_str(line, "yes");

@@ -23,6 +23,8 @@ struct dms_ldap_cache_slot {
 	uint64_t expires_msec;
 	/* a one-line store with the master; NULL: no such master */
 	struct dms_store *store;
+	/* its dmsGrant values, one a line ("" for none) */
+	char *grants;
 };
 
 struct dms_ldap_store {
@@ -30,8 +32,11 @@ struct dms_ldap_store {
 	enum dms_scheme default_scheme;
 	struct dms_ldap_conn *conn;
 	struct dms_ldap_cache_slot cache[DMS_LDAP_CACHE_MAX];
-	/* without a cache: the last master looked up */
+	/* without a cache: the last master looked up, and its grants */
 	struct dms_store *last;
+	char *last_grants;
+	/* the grants of the last lookup's answer */
+	const char *grants;
 
 	/* "{SCHEME}HASH", one per distinct cost seen, and the store made
 	   of them that times the dummy and padding hashes */
@@ -127,6 +132,7 @@ static void slot_clear(struct dms_ldap_cache_slot *slot)
 {
 	free(slot->name);
 	dms_store_free(&slot->store);
+	free(slot->grants);
 	memset(slot, 0, sizeof(*slot));
 }
 
@@ -140,6 +146,7 @@ void dms_ldap_store_free(struct dms_ldap_store **_store)
 	for (unsigned int i = 0; i < DMS_LDAP_CACHE_MAX; i++)
 		slot_clear(&store->cache[i]);
 	dms_store_free(&store->last);
+	free(store->last_grants);
 	for (unsigned int i = 0; i < store->n_costs; i++)
 		free(store->cost_hashes[i]);
 	dms_store_free(&store->costs);
@@ -173,8 +180,35 @@ static void parse_warning(void *context, unsigned int line,
 
 /* Ask the directory about NAME. Returns 1 with *store_r (a store with
    the one master), 0 for no such master, -1 with ERROR. */
+/* ENTRY's grants, one a line (malloc()ed; "" for none), NULL when out
+   of memory. A value with a newline would be two lines: none is taken
+   then (fail closed: no grant). */
+static char *entry_grants(const struct dms_ldap_entry *entry)
+{
+	const struct dms_ldap_values *v = &entry->attrs[DMS_LDAP_ATTR_GRANT];
+	size_t len = 0;
+	char *text, *p;
+
+	for (unsigned int i = 0; i < v->count; i++) {
+		if (memchr(v->values[i].data, '\n', v->values[i].len) != NULL ||
+		    memchr(v->values[i].data, '\0', v->values[i].len) != NULL)
+			return strdup("");
+		len += v->values[i].len + 1;
+	}
+	if ((text = malloc(len + 1)) == NULL)
+		return NULL;
+	p = text;
+	for (unsigned int i = 0; i < v->count; i++) {
+		memcpy(p, v->values[i].data, v->values[i].len);
+		p += v->values[i].len;
+		*p++ = '\n';
+	}
+	*p = '\0';
+	return text;
+}
+
 static int directory_lookup(struct dms_ldap_store *store, const char *name,
-			    struct dms_store **store_r,
+			    struct dms_store **store_r, char **grants_r,
 			    char *error, size_t error_size)
 {
 	struct dms_ldap_result *result;
@@ -185,6 +219,7 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 	int ret;
 
 	*store_r = NULL;
+	*grants_r = NULL;
 	filter = dms_ldap_filter_expand(store->config.filter, name, false,
 					&err);
 	if (filter == NULL) {
@@ -241,6 +276,10 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 			  warning.warned ? msg : "malformed");
 		dms_store_free(store_r);
 		ret = -1;
+	} else if ((*grants_r = entry_grants(entry)) == NULL) {
+		dms_ldap_error(error, error_size, "out of memory");
+		dms_store_free(store_r);
+		ret = -1;
 	}
 	dms_ldap_result_free(&result);
 	return ret;
@@ -285,17 +324,21 @@ int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
 {
 	struct dms_ldap_cache_slot *slot = NULL;
 	struct dms_store *found;
+	char *grants;
 	int ret;
 
+	store->grants = "";
 	if (store->config.cache_ttl_secs > 0) {
 		slot = cache_slot(store, name, now_msec);
 		if (slot->name != NULL) {
 			if (slot->store == NULL)
 				return 0;
+			store->grants = slot->grants;
 			return dms_store_lookup(slot->store, name, entry_r);
 		}
 	}
-	ret = directory_lookup(store, name, &found, error, error_size);
+	ret = directory_lookup(store, name, &found, &grants, error,
+			       error_size);
 	if (ret < 0)
 		return -1;
 	if (found != NULL) {
@@ -306,22 +349,24 @@ int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
 			dms_ldap_error(error, error_size, "LDAP entry for %s read "
 				  "back under another name", name);
 			dms_store_free(&found);
+			free(grants);
 			return -1;
 		}
 		costs_add(store, (*entry_r)->password);
 	}
-	if (slot == NULL) {
+	if (slot == NULL || (slot->name = strdup(name)) == NULL) {
+		/* not remembered (no cache, or no memory); still answered */
 		dms_store_free(&store->last);
+		free(store->last_grants);
 		store->last = found;
-	} else if ((slot->name = strdup(name)) == NULL) {
-		/* not remembered; still answered */
-		dms_store_free(&store->last);
-		store->last = found;
+		store->last_grants = grants;
 	} else {
 		slot->store = found;
+		slot->grants = grants;
 		slot->expires_msec = now_msec +
 			(uint64_t)store->config.cache_ttl_secs * 1000;
 	}
+	store->grants = grants != NULL ? grants : "";
 	return ret;
 }
 
@@ -430,9 +475,10 @@ int dms_ldap_store_totp(struct dms_ldap_store *store, const char *name,
 			goto next;
 		}
 		snprintf(new_step, sizeof(new_step), "%lld", (long long)step);
-		ret = dms_ldap_conn_replace_step(store->conn, entry->dn, last,
-						 new_step, &ldap_rc, error,
-						 error_size);
+		ret = dms_ldap_conn_replace_value(store->conn, entry->dn,
+						  DMS_LDAP_ATTR_TOTP_STEP, last,
+						  new_step, &ldap_rc, error,
+						  error_size);
 		if (ret == 0) {
 			ret = 1;
 		} else if (ldap_rc == DMS_LDAP_NO_SUCH_ATTRIBUTE ||
@@ -455,6 +501,11 @@ next:
 		if (ret != 2)
 			return ret;
 	}
+}
+
+const char *dms_ldap_store_grants(const struct dms_ldap_store *store)
+{
+	return store->grants == NULL ? "" : store->grants;
 }
 
 const char *dms_ldap_store_dummy_hash(struct dms_ldap_store *store)

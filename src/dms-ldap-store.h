@@ -35,6 +35,11 @@ int dms_ldap_store_lookup(struct dms_ldap_store *store, const char *name,
 			  const struct dms_store_entry **entry_r,
 			  char *error, size_t error_size);
 
+/* The grants (dmsGrant values, one a grants file line, dms-grants.h) of
+   the master the last lookup found: valid until the next lookup; "" for
+   none. Remembered with the entry, for cache_ttl. */
+const char *dms_ldap_store_grants(const struct dms_ldap_store *store);
+
 /* The second factor of master NAME (dms-totp.h), from the directory at
    every call (never the cache): CODE ("" when none was given) against the
    entry's dmsTotpSecret at NOW; when PASSWORD_OK and it matches a step

@@ -142,9 +142,6 @@ store_get(struct dms_session_checker *checker, const char *spec,
 			dms_store_set_trust(s->file, &checker->trust);
 	} else {
 		ldap_open(checker, s, spec + 5);
-		if (s->error == NULL &&
-		    (s->grants = dms_grants_from_buffer("", 0)) == NULL)
-			s->error = strdup("out of memory");
 	}
 	return s;
 }
@@ -227,7 +224,14 @@ int dms_session_check(struct dms_session_checker *checker,
 	allowed = dms_policy_check(entry->policy, &site, &login, &rule,
 				   &detail);
 	free(site_text);
-	if (!allowed && s->grants != NULL &&
+	if (!allowed && s->ldap != NULL) {
+		/* the entry's own grants, as just looked up */
+		const char *text = dms_ldap_store_grants(s->ldap);
+
+		dms_grants_free(&s->grants);
+		s->grants = dms_grants_from_buffer(text, strlen(text));
+	}
+	if (!allowed && s->file != NULL && s->grants != NULL &&
 	    dms_grants_refresh(s->grants, &error) < 0) {
 		/* a session a grant may have opened: the file must answer */
 		snprintf(checker->reason, sizeof(checker->reason),

@@ -214,6 +214,7 @@ dms_master_authorize(struct auth_request *request,
 		.read_only = entry->policy->read_only,
 	};
 	enum dms_policy_rule rule;
+	const char *grant_line;
 	int access;
 
 	if (dms_master_extra_fields(request, entry) < 0) {
@@ -234,7 +235,9 @@ dms_master_authorize(struct auth_request *request,
 	}
 
 	access = dms_master_access(module, request, login->master,
-				   entry->policy, target, &record, &rule);
+				   entry->policy, target, module->ldap == NULL ?
+				   NULL : dms_ldap_store_grants(module->ldap),
+				   &record, &rule, &grant_line);
 	if (access < 0) {
 		record.result = "tempfail";
 		(void)dms_master_audit(module, request, &record);
@@ -306,6 +309,11 @@ dms_master_authorize(struct auth_request *request,
 		}
 		auth_request_set_field(request, "userdb_" DMS_FIELD_POLICY,
 				       buf, NULL);
+		if (grant_line != NULL) {
+			auth_request_set_field(request,
+					       "userdb_" DMS_FIELD_GRANT,
+					       grant_line, NULL);
+		}
 	}
 	return PASSDB_RESULT_OK;
 }

@@ -1,6 +1,7 @@
 /* setup dovecot-master grant | grants | revoke | approve. */
 
 #include "setup-grants.h"
+#include "setup-ldap.h"
 #include "setup-password.h"
 #include "dms-audit.h"
 #include "dms-grants.h"
@@ -31,6 +32,9 @@ struct grants_cmd {
 	const struct setup_grants_settings *set;
 	char *grants_path;
 	int64_t now;
+	/* masters kept in LDAP: grants are dmsGrant values of their
+	   entries; NULL: the grants file */
+	struct setup_ldap *ldap;
 };
 
 static void error_msg(const struct grants_cmd *c, const char *fmt, ...)
@@ -209,6 +213,26 @@ static bool grant_ended(const struct dms_grant *g, int64_t now)
 	return g->state == DMS_GRANT_REVOKED || now >= g->until;
 }
 
+/* Revoke or approve G as E says: NULL, or why not. */
+static const char *apply_change(const struct edit *e, struct dms_grant *g)
+{
+	if (e->op == EDIT_REVOKE) {
+		if (g->state == DMS_GRANT_REVOKED)
+			return "already revoked";
+		g->state = DMS_GRANT_REVOKED;
+		return NULL;
+	}
+	if (g->state != DMS_GRANT_PENDING)
+		return "not waiting for an approval";
+	if (grant_ended(g, e->now))
+		return "ended";
+	if (strcmp(g->master, e->approver) == 0)
+		return "a master cannot approve its own grant";
+	g->state = DMS_GRANT_ACTIVE;
+	g->approver = e->approver;
+	return NULL;
+}
+
 static enum dms_store_write_result
 edit_grants(void *context, const char *old, size_t old_len, char **new_r,
 	    size_t *new_len_r, const char **error_r)
@@ -244,22 +268,7 @@ edit_grants(void *context, const char *old, size_t old_len, char **new_r,
 				e->pruned += keep ? 0 : 1;
 			} else if (e->id != NULL && strcmp(g.id, e->id) == 0) {
 				e->id_found = true;
-				if (e->op == EDIT_REVOKE) {
-					if (g.state == DMS_GRANT_REVOKED)
-						e->refusal = "already revoked";
-					g.state = DMS_GRANT_REVOKED;
-				} else if (g.state != DMS_GRANT_PENDING) {
-					e->refusal = "not waiting for an "
-						"approval";
-				} else if (grant_ended(&g, e->now)) {
-					e->refusal = "ended";
-				} else if (strcmp(g.master, e->approver) == 0) {
-					e->refusal = "a master cannot approve "
-						"its own grant";
-				} else {
-					g.state = DMS_GRANT_ACTIVE;
-					g.approver = e->approver;
-				}
+				e->refusal = apply_change(e, &g);
 				formatted = dms_grant_format(&g);
 				e->found_line = formatted == NULL ? NULL :
 					strdup(formatted);
@@ -323,6 +332,168 @@ static int grants_edit(const struct grants_cmd *c, struct edit *e)
 		error_msg(c, "%s", error);
 	}
 	return -1;
+}
+
+/* -- masters kept in LDAP: grants are dmsGrant values ---------------- */
+
+struct collect {
+	char *text;
+	size_t len;
+	bool failed;
+	/* find: the grant ID, and its entry's DN and value when found */
+	const char *id;
+	char *dn, *value;
+	/* prune: the ended grants' DNs and values */
+	int64_t now;
+	bool prune;
+	char **ended;
+	unsigned int n_ended;
+};
+
+static void collect_grant(void *context, const char *dn, const char *value)
+{
+	struct collect *co = context;
+	size_t len = strlen(value);
+	char *n = realloc(co->text, co->len + len + 2), *copy;
+	struct dms_grant g;
+	const char *error;
+
+	if (n == NULL) {
+		co->failed = true;
+		return;
+	}
+	co->text = n;
+	memcpy(co->text + co->len, value, len);
+	co->len += len;
+	co->text[co->len++] = '\n';
+	co->text[co->len] = '\0';
+	if (co->id != NULL && co->dn == NULL &&
+	    strncmp(value, co->id, strlen(co->id)) == 0 &&
+	    value[strlen(co->id)] == '|') {
+		co->dn = strdup(dn);
+		co->value = strdup(value);
+	}
+	if (co->prune && (copy = strdup(value)) != NULL) {
+		char **ended;
+
+		if (dms_grant_parse(copy, &g, &error) == 0 &&
+		    grant_ended(&g, co->now) &&
+		    (ended = realloc(co->ended, (co->n_ended + 2) *
+				     sizeof(*ended))) != NULL) {
+			co->ended = ended;
+			co->ended[co->n_ended++] = strdup(dn);
+			co->ended[co->n_ended++] = strdup(value);
+		}
+		free(copy);
+	}
+}
+
+static void collect_free(struct collect *co)
+{
+	for (unsigned int i = 0; i < co->n_ended; i++)
+		free(co->ended[i]);
+	free(co->ended);
+	free(co->text);
+	free(co->dn);
+	free(co->value);
+}
+
+/* NAME's entry: 1 with *entry_r (in *store_r, to be freed), 0 when there
+   is no such master, -1 (printed). */
+static int master_find(const struct grants_cmd *c, const char *name,
+		       struct dms_store **store_r,
+		       const struct dms_store_entry **entry_r)
+{
+	int ret;
+
+	if (c->ldap != NULL) {
+		*store_r = setup_ldap_master_store(c->ldap, name, &ret);
+		if (ret <= 0)
+			return ret;
+	} else if ((*store_r = store_read(c)) == NULL) {
+		return -1;
+	}
+	return dms_store_lookup(*store_r, name, entry_r);
+}
+
+static struct dms_grants *grants_load(const struct grants_cmd *c)
+{
+	struct collect co = { .failed = false };
+	struct dms_grants *grants;
+
+	if (c->ldap == NULL)
+		return grants_read(c);
+	if (setup_ldap_grants(c->ldap, collect_grant, &co) < 0 || co.failed) {
+		collect_free(&co);
+		return NULL;
+	}
+	grants = dms_grants_from_buffer(co.text == NULL ? "" : co.text,
+					co.len);
+	collect_free(&co);
+	return grants;
+}
+
+/* A new grant G, or a change of the grant E->id (revoke, approve) or a
+   prune, in the grants file or in LDAP. Returns 0, or -1 (printed). */
+static int grant_store(struct grants_cmd *c, struct edit *e)
+{
+	struct collect co = { .id = e->id, .prune = e->op == EDIT_PRUNE,
+			      .now = c->now };
+	struct dms_grant g;
+	const char *error;
+	char *copy, *line;
+	int ret = -1;
+
+	if (c->ldap == NULL)
+		return grants_edit(c, e);
+	e->now = c->now;
+	if (e->op == EDIT_ADD) {
+		if ((line = dms_grant_format(e->add)) == NULL)
+			return -1;
+		line[strlen(line) - 1] = '\0';
+		ret = setup_ldap_grant_change(c->ldap, NULL, e->add->master,
+					      NULL, line);
+		free(line);
+		return ret;
+	}
+	if (setup_ldap_grants(c->ldap, collect_grant, &co) < 0 || co.failed)
+		goto out;
+	if (e->op == EDIT_PRUNE) {
+		ret = 0;
+		for (unsigned int i = 0; ret == 0 && i + 1 < co.n_ended;
+		     i += 2) {
+			ret = setup_ldap_grant_change(c->ldap, co.ended[i],
+						      NULL, co.ended[i + 1],
+						      NULL);
+			e->pruned += ret == 0 ? 1 : 0;
+		}
+		goto out;
+	}
+	if (co.dn == NULL || (copy = strdup(co.value)) == NULL) {
+		error_msg(c, "grant %s: no such grant", e->id);
+		goto out;
+	}
+	if (dms_grant_parse(copy, &g, &error) < 0) {
+		error_msg(c, "grant %s: %s", e->id, error);
+		free(copy);
+		goto out;
+	}
+	if ((error = apply_change(e, &g)) != NULL) {
+		error_msg(c, "grant %s: %s", e->id, error);
+		free(copy);
+		goto out;
+	}
+	line = dms_grant_format(&g);
+	free(copy);
+	if (line == NULL)
+		goto out;
+	e->found_line = strdup(line);
+	line[strlen(line) - 1] = '\0';
+	ret = setup_ldap_grant_change(c->ldap, co.dn, NULL, co.value, line);
+	free(line);
+out:
+	collect_free(&co);
+	return ret;
 }
 
 /* -- the commands ------------------------------------------------------ */
@@ -418,11 +589,11 @@ static int cmd_grant(struct grants_cmd *c, int argc, char **argv)
 		error_msg(c, "--reason: %s", error);
 		return EXIT_FAILURE;
 	}
-	if ((store = store_read(c)) == NULL)
-		return EXIT_FAILURE;
-	if (dms_store_lookup(store, name, &entry) == 0) {
-		error_msg(c, "master account '%s' does not exist in %s", name,
-			  c->set->store_path);
+	if ((ret = master_find(c, name, &store, &entry)) <= 0) {
+		if (ret == 0)
+			error_msg(c, "master account '%s' does not exist in "
+				  "%s", name, c->ldap != NULL ? "LDAP" :
+				  c->set->store_path);
 		dms_store_free(&store);
 		return EXIT_FAILURE;
 	}
@@ -445,7 +616,7 @@ static int cmd_grant(struct grants_cmd *c, int argc, char **argv)
 	memset(&e, 0, sizeof(e));
 	e.op = EDIT_ADD;
 	e.add = &g;
-	ret = grants_edit(c, &e);
+	ret = grant_store(c, &e);
 	dms_store_free(&store);
 	if (ret < 0)
 		return EXIT_FAILURE;
@@ -484,13 +655,13 @@ static int cmd_grants(struct grants_cmd *c, int argc, char **argv)
 			return usage(c);
 		memset(&e, 0, sizeof(e));
 		e.op = EDIT_PRUNE;
-		if (grants_edit(c, &e) < 0)
+		if (grant_store(c, &e) < 0)
 			return EXIT_FAILURE;
 		printf("%u ended grant%s pruned\n", e.pruned,
 		       e.pruned == 1 ? "" : "s");
 		return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
-	if ((grants = grants_read(c)) == NULL)
+	if ((grants = grants_load(c)) == NULL)
 		return EXIT_FAILURE;
 	all = dms_grants_all(grants, &count);
 	for (size_t i = 0; i < count; i++) {
@@ -540,7 +711,7 @@ static int cmd_revoke(struct grants_cmd *c, int argc, char **argv)
 	memset(&e, 0, sizeof(e));
 	e.op = EDIT_REVOKE;
 	e.id = argv[0];
-	if (grants_edit(c, &e) < 0) {
+	if (grant_store(c, &e) < 0) {
 		free(e.found_line);
 		return EXIT_FAILURE;
 	}
@@ -575,18 +746,15 @@ static int cmd_approve(struct grants_cmd *c, int argc, char **argv)
 	}
 	if (id == NULL || by == NULL)
 		return usage(c);
-	if ((store = store_read(c)) == NULL)
-		return EXIT_FAILURE;
 	password = from_stdin ? setup_password_read(true, &error) :
 		setup_password_ask("Password of the approving master: ",
 				   &error);
 	if (password == NULL) {
 		error_msg(c, "%s", error);
-		dms_store_free(&store);
 		return EXIT_FAILURE;
 	}
 	/* the approver is a master that may log in now */
-	if (dms_store_lookup(store, by, &entry) == 0) {
+	if (master_find(c, by, &store, &entry) <= 0) {
 		dms_password_verify_dummy(password, DMS_DEFAULT_SCHEME);
 		ok = 0;
 	} else {
@@ -608,7 +776,7 @@ static int cmd_approve(struct grants_cmd *c, int argc, char **argv)
 	e.op = EDIT_APPROVE;
 	e.id = id;
 	e.approver = by;
-	if (grants_edit(c, &e) < 0) {
+	if (grant_store(c, &e) < 0) {
 		free(e.found_line);
 		return EXIT_FAILURE;
 	}
@@ -622,7 +790,7 @@ static int cmd_approve(struct grants_cmd *c, int argc, char **argv)
 int setup_grants_run(const struct setup_grants_settings *set,
 		     const char *command, int argc, char **argv)
 {
-	struct grants_cmd c = { set, NULL, (int64_t)time(NULL) };
+	struct grants_cmd c = { set, NULL, (int64_t)time(NULL), NULL };
 	int ret;
 
 	if (strcmp(command, "grant") != 0 && strcmp(command, "grants") != 0 &&
@@ -630,6 +798,11 @@ int setup_grants_run(const struct setup_grants_settings *set,
 		return -1;
 	if ((c.grants_path = dms_grants_path(set->store_path)) == NULL) {
 		error_msg(&c, "out of memory");
+		return EXIT_FAILURE;
+	}
+	if (set->ldap_path != NULL &&
+	    (c.ldap = setup_ldap_open(set->prog, set->ldap_path)) == NULL) {
+		free(c.grants_path);
 		return EXIT_FAILURE;
 	}
 	if (strcmp(command, "grant") == 0)
@@ -641,5 +814,6 @@ int setup_grants_run(const struct setup_grants_settings *set,
 	else
 		ret = cmd_approve(&c, argc, argv);
 	free(c.grants_path);
+	setup_ldap_close(&c.ldap);
 	return ret;
 }

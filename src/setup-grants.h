@@ -13,6 +13,9 @@ struct setup_grants_settings {
 	const char *store_path;
 	/* where grant, approve and revoke are audited; NULL: not */
 	const char *audit_file;
+	/* masters kept in LDAP (--ldap): grants are dmsGrant values of
+	   their entries; NULL: the grants file */
+	const char *ldap_path;
 	/* approve: the password from standard input */
 	bool password_stdin;
 };

@@ -230,6 +230,8 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 		[DMS_LDAP_ATTR_DENY] = no_deny,
 		[DMS_LDAP_ATTR_PORTS] = any_port,
 		[DMS_LDAP_ATTR_TOTP] = no,
+		[DMS_LDAP_ATTR_REQUIRE_GRANT] = no,
+		[DMS_LDAP_ATTR_GRANT_APPROVAL] = no,
 	};
 	const char *const *values[DMS_LDAP_ATTR_COUNT];
 	const char *name_values[] = { name, NULL };
@@ -278,6 +280,8 @@ int setup_ldap_set(struct setup_ldap *ldap, bool add, const char *name,
 	CHANGE(DMS_LDAP_ATTR_DENY, opts->deny_flag, deny.values);
 	CHANGE(DMS_LDAP_ATTR_PORTS, opts->ports_flag, ports.values);
 	CHANGE(DMS_LDAP_ATTR_TOTP, opts->totp, yes);
+	CHANGE(DMS_LDAP_ATTR_REQUIRE_GRANT, opts->require_grant, yes);
+	CHANGE(DMS_LDAP_ATTR_GRANT_APPROVAL, opts->grant_approval, yes);
 #undef CHANGE
 	/* the optional choices: set, or removed (an empty REPLACE) for the
 	   site's default */
@@ -475,6 +479,129 @@ int setup_ldap_masters(struct setup_ldap *ldap,
 	}
 	dms_ldap_result_free(&result);
 	return (int)count;
+}
+
+struct dms_store *setup_ldap_master_store(struct setup_ldap *ldap,
+					  const char *name, int *ret_r)
+{
+	struct dms_ldap_result *result;
+	const struct dms_ldap_entry *entry;
+	struct dms_store *store = NULL;
+	const char *err;
+	char *filter, *line, error[1024];
+	int ret;
+
+	*ret_r = -1;
+	if ((filter = dms_ldap_filter_expand(ldap->config.filter, name, false,
+					     &err)) == NULL) {
+		ldap_error(ldap, "%s", err);
+		return NULL;
+	}
+	ret = dms_ldap_conn_search(ldap->conn, filter, 2, &result, error,
+				   sizeof(error));
+	free(filter);
+	if (ret < 0) {
+		ldap_error(ldap, "%s", error);
+		return NULL;
+	}
+	if (dms_ldap_result_count(result) != 1) {
+		*ret_r = dms_ldap_result_count(result) == 0 ? 0 : -1;
+		if (*ret_r < 0)
+			ldap_error(ldap, "master account '%s': several LDAP "
+				   "entries", name);
+		dms_ldap_result_free(&result);
+		return NULL;
+	}
+	entry = dms_ldap_result_entry(result, 0);
+	ret = dms_ldap_entry_line(name, entry,
+				  (const char *const *)ldap->config.attrs,
+				  &line, error, sizeof(error));
+	if (ret > 0) {
+		store = dms_store_new_from_buffer(line, strlen(line),
+						  DMS_DEFAULT_SCHEME, NULL,
+						  NULL);
+		free(line);
+		*ret_r = store != NULL && dms_store_count(store) == 1 ? 1 : -1;
+	} else {
+		*ret_r = ret;
+	}
+	if (*ret_r < 0) {
+		ldap_error(ldap, "%s: %s", entry->dn,
+			   ret < 0 ? error : "malformed");
+		dms_store_free(&store);
+	}
+	dms_ldap_result_free(&result);
+	return store;
+}
+
+int setup_ldap_grants(struct setup_ldap *ldap, setup_ldap_grant_cb *callback,
+		      void *context)
+{
+	struct dms_ldap_result *result;
+	const char *err;
+	char *filter, error[1024];
+
+	if ((filter = dms_ldap_filter_expand(ldap->config.filter, "*", true,
+					     &err)) == NULL) {
+		ldap_error(ldap, "%s", err);
+		return -1;
+	}
+	if (dms_ldap_conn_search(ldap->conn, filter, 0, &result, error,
+				 sizeof(error)) < 0) {
+		ldap_error(ldap, "%s", error);
+		free(filter);
+		return -1;
+	}
+	free(filter);
+	for (unsigned int i = 0; i < dms_ldap_result_count(result); i++) {
+		const struct dms_ldap_entry *entry =
+			dms_ldap_result_entry(result, i);
+		const struct dms_ldap_values *v =
+			&entry->attrs[DMS_LDAP_ATTR_GRANT];
+
+		for (unsigned int j = 0; j < v->count; j++) {
+			char *value = strndup(v->values[j].data,
+					      v->values[j].len);
+
+			if (value == NULL) {
+				dms_ldap_result_free(&result);
+				ldap_error(ldap, "out of memory");
+				return -1;
+			}
+			callback(context, entry->dn, value);
+			free(value);
+		}
+	}
+	dms_ldap_result_free(&result);
+	return 0;
+}
+
+int setup_ldap_grant_change(struct setup_ldap *ldap, const char *dn,
+			    const char *name, const char *old,
+			    const char *new_value)
+{
+	char *found_dn = NULL, error[1024];
+	unsigned int present;
+	int ldap_rc, ret;
+
+	if (dn == NULL) {
+		if (find_dn(ldap, name, &found_dn, &present) <= 0) {
+			free(found_dn);
+			ldap_error(ldap, "master account '%s' does not exist "
+				   "in LDAP (%s)", name, ldap->path);
+			return -1;
+		}
+		dn = found_dn;
+	}
+	ret = dms_ldap_conn_replace_value(ldap->conn, dn, DMS_LDAP_ATTR_GRANT,
+					  old, new_value, &ldap_rc, error,
+					  sizeof(error));
+	if (ret < 0 && ldap_rc == DMS_LDAP_NO_SUCH_ATTRIBUTE)
+		ldap_error(ldap, "the grant was changed meanwhile: try again");
+	else if (ret < 0)
+		ldap_error(ldap, "%s", error);
+	free(found_dn);
+	return ret;
 }
 
 int setup_ldap_list(struct setup_ldap *ldap)

@@ -37,4 +37,21 @@ typedef void setup_ldap_master_cb(void *context, const char *name,
 int setup_ldap_masters(struct setup_ldap *ldap,
 		       setup_ldap_master_cb *callback, void *context);
 
+/* NAME's entry as a one-master store, as the module reads it: NULL with
+   *ret_r 0 (no such master) or -1 (printed). */
+struct dms_store *setup_ldap_master_store(struct setup_ldap *ldap,
+					  const char *name, int *ret_r);
+/* Every grant (dmsGrant value) of every master entry, with its DN.
+   Returns 0, or -1 (printed). */
+typedef void setup_ldap_grant_cb(void *context, const char *dn,
+				 const char *value);
+int setup_ldap_grants(struct setup_ldap *ldap, setup_ldap_grant_cb *callback,
+		      void *context);
+/* One modify of the entry DN (NULL: master NAME's): delete the grant
+   value OLD, add NEW_VALUE (either may be NULL). Fails, writing nothing,
+   when OLD is no longer there. Returns 0, or -1 (printed). */
+int setup_ldap_grant_change(struct setup_ldap *ldap, const char *dn,
+			    const char *name, const char *old,
+			    const char *new_value);
+
 #endif

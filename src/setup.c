@@ -677,17 +677,10 @@ static int run_kind(struct setup *s, const struct account_kind *kind,
 			.audit_file = env_or("DMS_AUDIT_FILE",
 					     SETUP_AUDIT_FILE_DEFAULT),
 			.password_stdin = s->password_stdin,
+			.ldap_path = s->ldap_path,
 		};
 		int ret;
 
-		if (s->ldap_path != NULL &&
-		    (strcmp(sub, "grant") == 0 || strcmp(sub, "grants") == 0 ||
-		     strcmp(sub, "revoke") == 0 ||
-		     strcmp(sub, "approve") == 0)) {
-			error_msg(s, "%s: kept beside a masters file; not "
-				  "for masters in LDAP", sub);
-			return EXIT_FAILURE;
-		}
 		if (strcmp(sub, "totp") == 0) {
 			char name[SETUP_NAME_MAX + 1];
 

@@ -158,6 +158,7 @@ static void dms_master_userdb_lookup(struct auth_request *request,
 		auth_fields_remove(reply, DMS_FIELD_TARGET);
 		auth_fields_remove(reply, DMS_FIELD_STORE);
 		auth_fields_remove(reply, DMS_FIELD_POLICY);
+		auth_fields_remove(reply, DMS_FIELD_GRANT);
 		switch (stage) {
 		case DMS_MASTER_STAGE_NONE:
 		case DMS_MASTER_STAGE_TEMPFAIL:

@@ -28,7 +28,8 @@ TEST_OID = "2.25.196968205430104311245378642370678684195"
 # the policy attributes as setup writes them for "no limit"
 NO_LIMIT = {"dmsAllow": "*", "dmsServices": "default", "dmsReadOnly": "FALSE",
             "dmsExpires": "99991231235959Z", "dmsDisabled": "FALSE",
-            "dmsDeny": "none", "dmsPorts": "default", "dmsTotp": "FALSE"}
+            "dmsDeny": "none", "dmsPorts": "default", "dmsTotp": "FALSE",
+            "dmsRequireGrant": "FALSE", "dmsGrantApproval": "FALSE"}
 
 SLAPD_CONF = """
 include /etc/ldap/schema/core.schema

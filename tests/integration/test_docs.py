@@ -269,6 +269,15 @@ COMMANDS = {
         ("synopsis", "tests/integration/test_grants.py"),
     # the second factor
     "setup dovecot-master totp admin": RUN,
+    # grants and TOTP of masters in LDAP
+    "setup --ldap ... grant|revoke|approve":
+        ("synopsis", "tests/integration/test_ldap_masters.py"),
+    "setup --ldap FILE dovecot-master grant|revoke|approve|grants --prune":
+        ("synopsis", "tests/integration/test_ldap_masters.py"),
+    "setup --ldap FILE dovecot-master totp NAME":
+        ("synopsis", "tests/integration/test_ldap_masters.py"),
+    "setup ... grant": ("synopsis", "tests/integration/test_grants.py"),
+    "setup ... totp": ("synopsis", "tests/integration/test_totp.py"),
     "install -d -o root -g dovecot -m 770 /var/lib/dovecot-dms": RUN,
 }
 

@@ -570,7 +570,7 @@ def test_ldif_says_what_the_schema_says():
         schema = defs(f.read(), ["attributetype", "objectclass"])
     with open(os.path.join(TOP, "ldap", "dms-master.ldif")) as f:
         ldif = defs(f.read(), ["olcAttributeTypes", "olcObjectClasses"])
-    assert len(schema) == 13 and schema == ldif
+    assert len(schema) == 16 and schema == ldif
 
 
 # -- the setup CLI against LDAP ---------------------------------------------
@@ -949,3 +949,59 @@ def test_totp_without_secret_fails_closed(make_dovecot, slapd):
     assert_auth_failure(d.imap_login(TARGET + "*nosecret", PW + "123456"))
     assert_auth_failure(d.imap_login(TARGET + "*nosecret", PW))
     assert d.wait_log(mark, "master nosecret has dms_totp=yes: LDAP entry")
+
+
+def test_grants_kept_in_ldap(make_dovecot, slapd, cli):
+    """Grants of masters in LDAP are dmsGrant values of their entries:
+    written by setup --ldap grant/revoke/approve, read by the module with
+    the entry (within cache_ttl), and their sessions end when they end."""
+    from test_session_end import BOUND, idle, wait_closed
+    slapd.add_master("jit", slapd.hashed, dmsRequireGrant="TRUE")
+    slapd.add_master("pair", slapd.hashed, dmsRequireGrant="TRUE",
+                     dmsGrantApproval="TRUE")
+    d = ldap_dovecot(make_dovecot, slapd, "master", cache_ttl="0")
+    status, text = d.imap_login(TARGET + "*jit", PW)
+    assert status == "NO" and NOT_ALLOWED_USER in text, text
+    rc, out, err = cli("dovecot-master", "grant", "jit", TARGET, "--for",
+                       "1h", "--reason", "ticket 7")
+    assert rc == 0, err
+    gid = out.strip()
+    attrs = slapd.search(dn("jit"), "(objectClass=*)", "dmsGrant")
+    assert "dmsGrant: %s|jit|%s|" % (gid, TARGET) in attrs, attrs
+    assert d.imap_login(TARGET + "*jit", PW)[0] == "OK"
+    status, text = d.imap_login(OTHER + "*jit", PW)
+    assert status == "NO" and NOT_ALLOWED_USER in text, text
+    records = [r for r in d.audit_records() if r["master"] == "jit" and
+               r["result"] in ("authenticated", "ok")]
+    assert {r["stage"] for r in records} == {"auth", "check", "session"}
+    assert all(r["grant"] == gid and r["reason"] == "ticket 7"
+               for r in records), records
+    rc, out, _ = cli("dovecot-master", "grants", "jit")
+    assert rc == 0 and out.startswith(gid + " jit " + TARGET), out
+    # revoked: the open session ends, new logins are refused
+    imap = idle(d, (TARGET + "*jit", PW))
+    rc, _, err = cli("dovecot-master", "revoke", gid)
+    assert rc == 0, err
+    assert b"BYE" in wait_closed(imap, BOUND)
+    status, _ = d.imap_login(TARGET + "*jit", PW)
+    assert status == "NO"
+    rc, out, _ = cli("dovecot-master", "grants", "--prune")
+    assert rc == 0 and out == "1 ended grant pruned\n", out
+    assert "dmsGrant" not in slapd.search(dn("jit"), "(objectClass=*)",
+                                          "dmsGrant")
+    # two people
+    rc, out, err = cli("dovecot-master", "grant", "pair", TARGET, "--for",
+                       "1h", "--reason", "audit")
+    assert rc == 0, err
+    gid = out.strip()
+    assert d.imap_login(TARGET + "*pair", PW)[0] == "NO"
+    rc, _, err = cli("dovecot-master", "approve", gid, "--by", "pair",
+                     "--password-stdin", stdin=PW + "\n")
+    assert rc == 1 and "cannot approve its own grant" in err, err
+    rc, _, err = cli("dovecot-master", "approve", gid, "--by", "admin",
+                     "--password-stdin", stdin="wrong\n")
+    assert rc == 1 and "not approved" in err, err
+    rc, _, err = cli("dovecot-master", "approve", gid, "--by", "admin",
+                     "--password-stdin", stdin=PW + "\n")
+    assert rc == 0, err
+    assert d.imap_login(TARGET + "*pair", PW)[0] == "OK"

@@ -167,7 +167,8 @@ static void entry_set(struct dms_ldap_entry *e, enum dms_ldap_attr attr,
 static const char *const attr_names[DMS_LDAP_ATTR_COUNT] = {
 	"uid", "userPassword", "dmsAllow", "dmsServices", "dmsReadOnly",
 	"dmsExpires", "dmsDisabled", "dmsDeny", "dmsPorts", "dmsTotp",
-	"dmsRecord", "dmsNotifyOwner", "dmsTotpSecret", "dmsTotpStep",
+	"dmsRequireGrant", "dmsGrantApproval", "dmsRecord", "dmsNotifyOwner",
+	"dmsTotpSecret", "dmsTotpStep", "dmsGrant",
 };
 
 /* Every policy attribute at its "no limit" value, as setup writes them. */
@@ -190,6 +191,8 @@ static void entry_complete(struct dms_ldap_entry *e)
 	entry_set(e, DMS_LDAP_ATTR_DENY, none, 1);
 	entry_set(e, DMS_LDAP_ATTR_PORTS, def_ports, 1);
 	entry_set(e, DMS_LDAP_ATTR_TOTP, no, 1);
+	entry_set(e, DMS_LDAP_ATTR_REQUIRE_GRANT, no, 1);
+	entry_set(e, DMS_LDAP_ATTR_GRANT_APPROVAL, no, 1);
 }
 
 START_TEST(test_entry_line)
@@ -213,7 +216,7 @@ START_TEST(test_entry_line)
 					     error, sizeof(error)), 1);
 	/* the "no limit" values are no options, as in the file */
 	ck_assert_str_eq(line, "admin|" HASH "|dms_read_only=no "
-			 "dms_disabled=no dms_totp=no");
+			 "dms_disabled=no dms_totp=no dms_require_grant=no dms_grant_approval=no");
 	free(line);
 	/* LDAP matched case-insensitively: not this master */
 	ck_assert_int_eq(dms_ldap_entry_line("ADMIN", &e, attr_names, &line,
@@ -231,7 +234,7 @@ START_TEST(test_entry_line)
 	ck_assert_str_eq(line, "admin|" HASH "|dms_allow=*@example.com,"
 			 "boss@example.org dms_services=imap dms_read_only=yes "
 			 "dms_expires=2027-12-31T23:59:59Z dms_disabled=no "
-			 "dms_totp=no");
+			 "dms_totp=no dms_require_grant=no dms_grant_approval=no");
 	/* and the store's parser reads it as the file's line */
 	store = dms_store_new_from_buffer(line, strlen(line),
 					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
@@ -256,7 +259,7 @@ START_TEST(test_entry_line)
 	ck_assert_str_eq(line, "admin|" HASH "|dms_read_only=no "
 			 "dms_disabled=no dms_deny=ceo@example.com,"
 			 "*@hr.example.com dms_ports=10143,[::1]:993 "
-			 "dms_totp=no");
+			 "dms_totp=no dms_require_grant=no dms_grant_approval=no");
 	store = dms_store_new_from_buffer(line, strlen(line),
 					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
 	ck_assert_int_eq(dms_store_lookup(store, "admin", &entry), 1);
@@ -274,7 +277,7 @@ START_TEST(test_entry_line)
 	ck_assert_int_eq(dms_ldap_entry_line("admin", &e, attr_names, &line,
 					     error, sizeof(error)), 1);
 	ck_assert_str_eq(line, "admin|" HASH "|dms_read_only=no "
-			 "dms_disabled=no dms_totp=no dms_record=messages "
+			 "dms_disabled=no dms_totp=no dms_require_grant=no dms_grant_approval=no dms_record=messages "
 			 "dms_notify_owner=yes");
 	store = dms_store_new_from_buffer(line, strlen(line),
 					  DMS_SCHEME_SHA512_CRYPT, NULL, NULL);
