@@ -51,4 +51,7 @@ DMS_SETUP="$out/setup" sh "$top/tests/integration/run.sh" -q \
 	"$top/tests/integration/test_grants.py::test_grant_running_out_ends_the_session" \
 	"$top/tests/integration/test_grants.py::test_cli_refusals" \
 	"$top/tests/integration/test_deny_ports.py::test_cli_sets_and_clears_deny_and_ports" \
-	"$top/tests/integration/test_totp.py::test_enrolment_writes_secret_and_option"
+	"$top/tests/integration/test_totp.py::test_enrolment_writes_secret_and_option" \
+	"$top/tests/integration/test_ldap_masters.py::test_grants_kept_in_ldap" \
+	"$top/tests/integration/test_ldap_masters.py::test_totp_kept_in_ldap_spent_once_across_servers" \
+	"$top/tests/integration/test_ldap_masters.py::test_deny_and_ports_kept_in_ldap"

@@ -920,7 +920,8 @@ def test_totp_kept_in_ldap_spent_once_across_servers(make_dovecot, slapd,
     one = ldap_dovecot(make_dovecot, slapd, "master")
     two = ldap_dovecot(make_dovecot, slapd, "selfsplit",
                        ports=(10143, 10110))
-    step = step_now()
+    # every code below within the window, on a busy machine too
+    step = step_now(margin=20)
     code = PW + totp(secret, step)
     assert_auth_failure(one.imap_login(TARGET + "*otp", PW))
     assert one.imap_login(TARGET + "*otp", code)[0] == "OK"
@@ -938,6 +939,20 @@ def test_totp_kept_in_ldap_spent_once_across_servers(make_dovecot, slapd,
     assert_auth_failure(one.imap_login(TARGET + "*otp", PW + "000000"))
     assert_auth_failure(one.imap_login(TARGET + "*otp",
                                        "wrong" + totp(secret, step + 1)))
+    # an expired step, and one too far ahead
+    assert_auth_failure(one.imap_login(TARGET + "*otp",
+                                       PW + totp(secret, step - 3)))
+    assert_auth_failure(two.imap_login(TARGET + "*otp",
+                                       PW + totp(secret, step + 3)))
+    # skew: a fresh master, a client clock one step behind, then ahead
+    slapd.add_master("skew", slapd.hashed)
+    rc, out, err = cli("dovecot-master", "totp", "skew")
+    assert rc == 0, err
+    skew = out.split("secret=")[1].split("&")[0]
+    assert one.imap_login(TARGET + "*skew",
+                          PW + totp(skew, step - 1))[0] == "OK"
+    assert two.imap_login(TARGET + "*skew",
+                          PW + totp(skew, step + 1))[0] == "OK"
 
 
 def test_totp_without_secret_fails_closed(make_dovecot, slapd):
@@ -1005,3 +1020,14 @@ def test_grants_kept_in_ldap(make_dovecot, slapd, cli):
                      "--password-stdin", stdin=PW + "\n")
     assert rc == 0, err
     assert d.imap_login(TARGET + "*pair", PW)[0] == "OK"
+    # dmsDeny wins over a grant
+    slapd.add_master("fenced", slapd.hashed, dmsRequireGrant="TRUE",
+                     dmsDeny=OTHER)
+    rc, out, err = cli("dovecot-master", "grant", "fenced", "*", "--for",
+                       "1h", "--reason", "all but one")
+    assert rc == 0, err
+    assert d.imap_login(TARGET + "*fenced", PW)[0] == "OK"
+    mark = d.log_mark()
+    status, text = d.imap_login(OTHER + "*fenced", PW)
+    assert status == "NO" and NOT_ALLOWED_USER in text, text
+    assert d.wait_log(mark, "Master fenced refused by rule deny")
