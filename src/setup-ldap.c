@@ -452,26 +452,37 @@ static void list_master(void *context, const char *name,
 	}
 }
 
-int setup_ldap_masters(struct setup_ldap *ldap,
-		       setup_ldap_master_cb *callback, void *context)
+/* Every master entry: a result to free, or NULL (printed). */
+static struct dms_ldap_result *search_all(struct setup_ldap *ldap)
 {
 	struct dms_ldap_result *result;
 	const char *err;
 	char *filter, error[1024];
-	unsigned int count;
+	int ret;
 
 	if ((filter = dms_ldap_filter_expand(ldap->config.filter, "*", true,
 					     &err)) == NULL) {
 		ldap_error(ldap, "%s", err);
-		return -1;
+		return NULL;
 	}
-	if (dms_ldap_conn_search(ldap->conn, filter, 0, &result, error,
-				 sizeof(error)) < 0) {
-		ldap_error(ldap, "%s", error);
-		free(filter);
-		return -1;
-	}
+	ret = dms_ldap_conn_search(ldap->conn, filter, 0, &result, error,
+				   sizeof(error));
 	free(filter);
+	if (ret < 0) {
+		ldap_error(ldap, "%s", error);
+		return NULL;
+	}
+	return result;
+}
+
+int setup_ldap_masters(struct setup_ldap *ldap,
+		       setup_ldap_master_cb *callback, void *context)
+{
+	struct dms_ldap_result *result = search_all(ldap);
+	unsigned int count;
+
+	if (result == NULL)
+		return -1;
 	count = dms_ldap_result_count(result);
 	for (unsigned int i = 0; i < count; i++) {
 		each_master(ldap, dms_ldap_result_entry(result, i), callback,
@@ -537,22 +548,10 @@ struct dms_store *setup_ldap_master_store(struct setup_ldap *ldap,
 int setup_ldap_grants(struct setup_ldap *ldap, setup_ldap_grant_cb *callback,
 		      void *context)
 {
-	struct dms_ldap_result *result;
-	const char *err;
-	char *filter, error[1024];
+	struct dms_ldap_result *result = search_all(ldap);
 
-	if ((filter = dms_ldap_filter_expand(ldap->config.filter, "*", true,
-					     &err)) == NULL) {
-		ldap_error(ldap, "%s", err);
+	if (result == NULL)
 		return -1;
-	}
-	if (dms_ldap_conn_search(ldap->conn, filter, 0, &result, error,
-				 sizeof(error)) < 0) {
-		ldap_error(ldap, "%s", error);
-		free(filter);
-		return -1;
-	}
-	free(filter);
 	for (unsigned int i = 0; i < dms_ldap_result_count(result); i++) {
 		const struct dms_ldap_entry *entry =
 			dms_ldap_result_entry(result, i);
