@@ -422,8 +422,9 @@ dms_master_grants(struct dms_master_passdb_module *module,
 		  struct event *event)
 {
 	const char *error;
+	int ret;
 
-	if (dms_grants_refresh(module->grants, &error) < 0) {
+	if ((ret = dms_grants_refresh(module->grants, &error)) < 0) {
 		e_error(event, "passdb dms_master: %s: master logins that need "
 			"a grant fail until it can be read", error);
 		module->grants_failed = TRUE;
@@ -433,7 +434,8 @@ dms_master_grants(struct dms_master_passdb_module *module,
 		e_info(event, "passdb dms_master: grants file readable again");
 		module->grants_failed = FALSE;
 	}
-	if (dms_grants_skipped(module->grants) > 0) {
+	/* once a read, not at every login */
+	if (ret > 0 && dms_grants_skipped(module->grants) > 0) {
 		e_warning(event, "passdb dms_master: %u lines of the grants "
 			  "file are no grants (not in the form setup "
 			  "writes)", dms_grants_skipped(module->grants));

@@ -291,7 +291,7 @@ int dms_grants_refresh(struct dms_grants *g, const char **error_r)
 		return -1;
 	}
 	g->usable = true;
-	return 0;
+	return 1;
 }
 
 bool dms_grants_usable(const struct dms_grants *g)

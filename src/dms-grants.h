@@ -71,10 +71,11 @@ struct dms_grants *dms_grants_new(const char *path,
 struct dms_grants *dms_grants_from_buffer(const char *text, size_t len);
 void dms_grants_free(struct dms_grants **grants);
 
-/* Re-read the file when it changed. A missing file is no grants.
-   Returns 0, or -1 with *error_r (valid until the next call) when it
-   cannot be read or trusted: then it holds no grants until a later
-   refresh succeeds, and dms_grants_usable() is false. */
+/* Re-read the file when it changed (dms_trusted_file_refresh()). A
+   missing file is no grants. Returns 1 when (re)read, 0 when unchanged,
+   -1 with *error_r (valid until the next call) when it cannot be read or
+   trusted: then it holds no grants until a later refresh succeeds, and
+   dms_grants_usable() is false. */
 int dms_grants_refresh(struct dms_grants *grants, const char **error_r);
 bool dms_grants_usable(const struct dms_grants *grants);
 /* Lines that did not parse at the last read. */

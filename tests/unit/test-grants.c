@@ -205,6 +205,7 @@ START_TEST(test_grants_file)
 	snprintf(path, sizeof(path), "%s/masters.cf.grants", dir);
 	grants = dms_grants_new(path, &trust);
 	/* no file: no grants, usable */
+	ck_assert_int_eq(dms_grants_refresh(grants, &error), 1);
 	ck_assert_int_eq(dms_grants_refresh(grants, &error), 0);
 	ck_assert(dms_grants_usable(grants));
 	f = fopen(path, "w");
@@ -212,9 +213,11 @@ START_TEST(test_grants_file)
 	      f);
 	fclose(f);
 	chmod(path, 0640);
-	ck_assert_int_eq(dms_grants_refresh(grants, &error), 0);
+	ck_assert_int_eq(dms_grants_refresh(grants, &error), 1);
 	ck_assert_ptr_nonnull(dms_grants_find(grants, "admin",
 					      "boss@example.org", T0));
+	/* unchanged: not read again */
+	ck_assert_int_eq(dms_grants_refresh(grants, &error), 0);
 	/* writable by others: not trusted, no grants, not usable */
 	chmod(path, 0666);
 	ck_assert_int_eq(dms_grants_refresh(grants, &error), -1);
@@ -223,7 +226,7 @@ START_TEST(test_grants_file)
 	ck_assert_ptr_null(dms_grants_find(grants, "admin",
 					   "boss@example.org", T0));
 	chmod(path, 0640);
-	ck_assert_int_eq(dms_grants_refresh(grants, &error), 0);
+	ck_assert_int_eq(dms_grants_refresh(grants, &error), 1);
 	ck_assert(dms_grants_usable(grants));
 	/* revoked in a new file (as setup writes it): seen at once */
 	unlink(path);
@@ -232,7 +235,7 @@ START_TEST(test_grants_file)
 	      f);
 	fclose(f);
 	chmod(path, 0640);
-	ck_assert_int_eq(dms_grants_refresh(grants, &error), 0);
+	ck_assert_int_eq(dms_grants_refresh(grants, &error), 1);
 	ck_assert_ptr_null(dms_grants_find(grants, "admin",
 					   "boss@example.org", T0));
 	dms_grants_free(&grants);
