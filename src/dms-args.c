@@ -96,7 +96,7 @@ static int parse_setting(struct dms_args *a, const char *key,
 			return args_error(error_r, "Out of memory");
 	} else if (strcmp(key, "protected") == 0 ||
 		   strcmp(key, "ports") == 0) {
-		char **dest = key[0] == 'p' && key[1] == 'r' ?
+		char **dest = strcmp(key, "protected") == 0 ?
 			&a->protected : &a->ports;
 
 		free(*dest);

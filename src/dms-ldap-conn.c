@@ -472,6 +472,29 @@ int dms_ldap_conn_search(struct dms_ldap_conn *conn, const char *filter,
 }
 
 /* The LDAPMod list of VALUES (and, for an add, the object classes). */
+int dms_ldap_conn_search_name(struct dms_ldap_conn *conn, const char *name,
+			      struct dms_ldap_result **result_r,
+			      char *filter_buf, size_t filter_size,
+			      char *error, size_t error_size)
+{
+	const char *err;
+	char *filter;
+	int ret;
+
+	filter = dms_ldap_filter_expand(conn->config->filter, name, false,
+					&err);
+	if (filter == NULL) {
+		dms_ldap_error(error, error_size, "%s", err);
+		return -1;
+	}
+	if (filter_buf != NULL)
+		snprintf(filter_buf, filter_size, "%s", filter);
+	ret = dms_ldap_conn_search(conn, filter, 2, result_r, error,
+				   error_size);
+	free(filter);
+	return ret;
+}
+
 static LDAPMod **mods_new(struct dms_ldap_conn *conn,
 			  const char *const *values[DMS_LDAP_ATTR_COUNT],
 			  int op, char **classes)

@@ -35,6 +35,15 @@ int dms_ldap_conn_search(struct dms_ldap_conn *conn, const char *filter,
 			 struct dms_ldap_result **result_r,
 			 char *error, size_t error_size);
 
+/* The entries of master NAME: the settings' filter with NAME escaped,
+   at most two (a second is an error, not a choice: the caller names
+   both). As dms_ldap_conn_search(); the filter searched is left in
+   FILTER_BUF (FILTER_SIZE bytes; NULL for none), for messages. */
+int dms_ldap_conn_search_name(struct dms_ldap_conn *conn, const char *name,
+			      struct dms_ldap_result **result_r,
+			      char *filter_buf, size_t filter_size,
+			      char *error, size_t error_size);
+
 /* The writes of the setup CLI: one LDAP operation each, so that two
    administrators' changes to different attributes or masters never undo
    each other. VALUES is by enum dms_ldap_attr, NULL-terminated arrays;

@@ -214,26 +214,14 @@ static int directory_lookup(struct dms_ldap_store *store, const char *name,
 	struct dms_ldap_result *result;
 	const struct dms_ldap_entry *entry;
 	struct parse_warning warning = { NULL, 0, false };
-	const char *err, *filter_text;
-	char *filter, *line, msg[512], filter_buf[256];
+	char *line, msg[512], filter_text[256];
 	int ret;
 
 	*store_r = NULL;
 	*grants_r = NULL;
-	filter = dms_ldap_filter_expand(store->config.filter, name, false,
-					&err);
-	if (filter == NULL) {
-		dms_ldap_error(error, error_size, "%s", err);
-		return -1;
-	}
-	/* two: a second entry for the name is an error, not a choice */
-	ret = dms_ldap_conn_search(store->conn, filter, 2, &result,
-				   error, error_size);
-	/* for the error message below */
-	snprintf(filter_buf, sizeof(filter_buf), "%s", filter);
-	filter_text = filter_buf;
-	free(filter);
-	if (ret < 0)
+	if (dms_ldap_conn_search_name(store->conn, name, &result, filter_text,
+				      sizeof(filter_text), error,
+				      error_size) < 0)
 		return -1;
 	if (dms_ldap_result_count(result) == 0) {
 		dms_ldap_result_free(&result);
@@ -395,22 +383,14 @@ int dms_ldap_store_totp(struct dms_ldap_store *store, const char *name,
 		struct dms_ldap_result *result = NULL;
 		const struct dms_ldap_entry *entry;
 		const char *err;
-		char *filter, *line = NULL, *secret = NULL, *last = NULL;
+		char *line = NULL, *secret = NULL, *last = NULL;
 		char msg[512], new_step[24];
 		long long last_step = -1;
 		int64_t step = 0;
 		int ret, ldap_rc;
 
-		filter = dms_ldap_filter_expand(store->config.filter, name,
-						false, &err);
-		if (filter == NULL) {
-			dms_ldap_error(error, error_size, "%s", err);
-			return -1;
-		}
-		ret = dms_ldap_conn_search(store->conn, filter, 2, &result,
-					   error, error_size);
-		free(filter);
-		if (ret < 0)
+		if (dms_ldap_conn_search_name(store->conn, name, &result, NULL,
+					      0, error, error_size) < 0)
 			return -1;
 		if (dms_ldap_result_count(result) != 1) {
 			dms_ldap_error(error, error_size, "LDAP: master %s: "
@@ -454,9 +434,8 @@ int dms_ldap_store_totp(struct dms_ldap_store *store, const char *name,
 				goto next;
 			}
 		}
-		/* computed whatever the password was: the same time */
-		ret = code[0] == '\0' ? 0 :
-			dms_totp_check(secret, code, now, &step, &err);
+		ret = dms_totp_accept(secret, code, now, password_ok, &step,
+				      &err);
 		if (ret < 0) {
 			dms_ldap_error(error, error_size, "LDAP entry %s: %s",
 				       entry->dn, err);
@@ -465,10 +444,8 @@ int dms_ldap_store_totp(struct dms_ldap_store *store, const char *name,
 			goto next;
 		}
 		*rule_r = "totp";
-		if (!password_ok || ret == 0) {
-			ret = 0;
+		if (ret == 0)
 			goto next;
-		}
 		if (step <= last_step) {
 			*rule_r = "totp_replay";
 			ret = 0;

@@ -95,6 +95,17 @@ int dms_totp_check(const char *secret, const char *code, int64_t now,
 	return 1;
 }
 
+int dms_totp_accept(const char *secret, const char *code, int64_t now,
+		    bool password_ok, int64_t *step_r, const char **error_r)
+{
+	int ret = code[0] == '\0' ? 0 :
+		dms_totp_check(secret, code, now, step_r, error_r);
+
+	if (ret < 0)
+		return -1;
+	return password_ok && ret > 0 ? 1 : 0;
+}
+
 int dms_totp_generate(const char *secret, int64_t now, char code[7])
 {
 	const char *error;

@@ -35,6 +35,15 @@ bool dms_totp_split(const char *password, size_t *len_r, char code[7]);
 int dms_totp_check(const char *secret, const char *code, int64_t now,
 		   int64_t *step_r, const char **error_r);
 
+/* Whether CODE ("" when none was given) of SECRET is accepted at NOW
+   for a login whose password was right (PASSWORD_OK): 1 with the step
+   in *step_r, still to be recorded as used (once: the caller's store);
+   0 when not; -1 with *error_r when SECRET cannot be used. The code is
+   checked whatever PASSWORD_OK says: a wrong password and a wrong code
+   take the same time. */
+int dms_totp_accept(const char *secret, const char *code, int64_t now,
+		    bool password_ok, int64_t *step_r, const char **error_r);
+
 /* The code of SECRET for the step of NOW into CODE (7 bytes): setup's
    and the tests'. Returns 0 or -1. */
 int dms_totp_generate(const char *secret, int64_t now, char code[7]);

@@ -66,6 +66,25 @@ static const char *dms_master_format_error(const char *format)
 	return NULL;
 }
 
+int dms_master_settings_site(const struct dms_master_settings *set,
+			     char **site_r, const char **error_r)
+{
+	const char *error;
+
+	/* 2.4's lists may be space-separated */
+	if (dms_args_site(t_str_replace(set->dms_master_default_services,
+					' ', ','),
+			  t_str_replace(set->dms_master_protected, ' ', ','),
+			  t_str_replace(set->dms_master_ports, ' ', ','),
+			  site_r, &error) < 0) {
+		/* "Invalid protected=...": the 2.4 names */
+		*error_r = t_strdup_printf("dms_master_%s",
+			error + strlen("Invalid "));
+		return -1;
+	}
+	return 0;
+}
+
 /* Run by the config process on every filter that sets one of these, so
    that a bad value stops Dovecot (and doveconf) at start-up, and again by
    settings_get() in the auth process. dms_master_path may be unset in a
@@ -117,16 +136,8 @@ dms_master_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 			set->dms_master_default_services, error);
 		return FALSE;
 	}
-	if (dms_args_site(t_str_replace(set->dms_master_default_services,
-					' ', ','),
-			  t_str_replace(set->dms_master_protected, ' ', ','),
-			  t_str_replace(set->dms_master_ports, ' ', ','),
-			  &site, &error) < 0) {
-		/* "Invalid protected=...": the 2.4 names */
-		*error_r = t_strdup_printf("dms_master_%s",
-			error + strlen("Invalid "));
+	if (dms_master_settings_site(set, &site, error_r) < 0)
 		return FALSE;
-	}
 	free(site);
 	return TRUE;
 }

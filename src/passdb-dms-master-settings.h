@@ -24,4 +24,10 @@ struct dms_master_settings {
 
 extern const struct setting_parser_info dms_master_setting_parser_info;
 
+/* The site's options text (dms_args_site()) of SET's default services,
+   protected list and ports, malloc()ed in *site_r; or -1 with *error_r
+   naming the 2.4 setting. */
+int dms_master_settings_site(const struct dms_master_settings *set,
+			     char **site_r, const char **error_r);
+
 #endif

@@ -342,44 +342,42 @@ dms_master_final(const struct dms_master_login *login,
 	}
 }
 
-/* The second factor of master NAME: CODE (empty: none given) against its
-   secret, and used at most once across every auth process of the host.
-   PASSWORD_OK: the password was right (a code is spent only then).
-   Returns 1 when accepted, 0 when not (*rule_r says why), -1 when the
-   secrets or the state file cannot be used (logged). */
+/* The second factor of a master kept in LDAP: the secret and the last
+   step are with its entry, so a code is spent once on every server that
+   shares the directory. As dms_master_totp(). */
 static int
-dms_master_totp(struct dms_master_passdb_module *module,
-		struct auth_request *request, const char *name,
-		const char *code, bool password_ok, const char **rule_r)
+dms_master_totp_ldap(struct dms_master_passdb_module *module,
+		     struct event *event, const char *name, const char *code,
+		     bool password_ok, const char **rule_r)
 {
-	struct event *event = authdb_event(request);
+	char error[1024] = "";
+	int ret;
+
+	ret = dms_ldap_store_totp(module->ldap, name, code, ioloop_time,
+				  password_ok, rule_r, error, sizeof(error));
+	if (ret < 0) {
+		e_error(event, "passdb dms_master: master %s: TOTP: %s "
+			"(temporary failure; the module's bind DN must be "
+			"able to write dmsTotpStep)", name, error);
+	} else if (ret == 0 && strcmp(*rule_r, "totp_secret") == 0) {
+		e_error(event, "passdb dms_master: master %s has "
+			"dms_totp=yes: %s", name, error);
+	}
+	return ret;
+}
+
+/* The second factor of a master of the file store: its secret beside the
+   store, the steps used in the host's state file. As dms_master_totp(). */
+static int
+dms_master_totp_file(struct dms_master_passdb_module *module,
+		     struct event *event, const char *name, const char *code,
+		     bool password_ok, const char **rule_r)
+{
 	const char *error;
 	char *secret;
 	int64_t step = 0;
 	int ret;
 
-	if (module->ldap != NULL) {
-		/* the secret and the last step with the entry: a code is
-		   spent once on every server that shares the directory */
-		char ldap_error[1024] = "";
-
-		ret = dms_ldap_store_totp(module->ldap, name, code,
-					  ioloop_time, password_ok, rule_r,
-					  ldap_error, sizeof(ldap_error));
-		if (ret < 0) {
-			e_error(event, "passdb dms_master: master %s: TOTP: %s "
-				"(temporary failure; the module's bind DN "
-				"must be able to write dmsTotpStep)", name,
-				ldap_error);
-		} else if (ret == 0 && strcmp(*rule_r, "totp_secret") == 0) {
-			e_error(event, "passdb dms_master: master %s has "
-				"dms_totp=yes: %s", name, ldap_error);
-		} else if (ret == 0 && strcmp(*rule_r, "totp_replay") == 0) {
-			e_info(event, "Master %s: TOTP code already used "
-			       "(replay)", name);
-		}
-		return ret;
-	}
 	if (dms_trusted_file_refresh(&module->totp_secrets, &error) < 0) {
 		e_error(event, "passdb dms_master: %s: masters with dms_totp "
 			"fail until it can be read", error);
@@ -394,9 +392,8 @@ dms_master_totp(struct dms_master_passdb_module *module,
 		*rule_r = "totp_secret";
 		return 0;
 	}
-	/* computed whatever the password was: the same time either way */
-	ret = code[0] == '\0' ? 0 :
-		dms_totp_check(secret, code, ioloop_time, &step, &error);
+	ret = dms_totp_accept(secret, code, ioloop_time, password_ok, &step,
+			      &error);
 	dms_wipe(secret, strlen(secret));
 	free(secret);
 	if (ret < 0) {
@@ -405,7 +402,7 @@ dms_master_totp(struct dms_master_passdb_module *module,
 		*rule_r = "totp_secret";
 		return 0;
 	}
-	if (!password_ok || ret == 0)
+	if (ret == 0)
 		return 0;
 	ret = dms_totp_use_step(module->totp_state, &module->trust, name,
 				step, &error);
@@ -414,13 +411,34 @@ dms_master_totp(struct dms_master_passdb_module *module,
 			"with dms_totp fail until it can be written", error);
 		return -1;
 	}
-	if (ret == 0) {
+	if (ret == 0)
+		*rule_r = "totp_replay";
+	return ret;
+}
+
+/* The second factor of master NAME: CODE (empty: none given) against its
+   secret, and used at most once (dms-totp.h). PASSWORD_OK: the password
+   was right (a code is spent only then). Returns 1 when accepted, 0 when
+   not (*rule_r says why), -1 when the secrets or the record of the steps
+   used cannot be used (logged). */
+static int
+dms_master_totp(struct dms_master_passdb_module *module,
+		struct auth_request *request, const char *name,
+		const char *code, bool password_ok, const char **rule_r)
+{
+	struct event *event = authdb_event(request);
+	int ret;
+
+	ret = module->ldap != NULL ?
+		dms_master_totp_ldap(module, event, name, code, password_ok,
+				     rule_r) :
+		dms_master_totp_file(module, event, name, code, password_ok,
+				     rule_r);
+	if (ret == 0 && strcmp(*rule_r, "totp_replay") == 0) {
 		e_info(event, "Master %s: TOTP code already used (replay)",
 		       name);
-		*rule_r = "totp_replay";
-		return 0;
 	}
-	return 1;
+	return ret;
 }
 
 static enum passdb_result
@@ -663,11 +681,8 @@ dms_master_preinit(pool_t pool, struct event *event,
 	i_zero(&parsed);
 	if (set->dms_master_path[0] == '\0') {
 		*error_r = "dms_master_path is not set: name the master store";
-	} else if (dms_args_site(t_str_replace(
-			set->dms_master_default_services, ' ', ','),
-		   t_str_replace(set->dms_master_protected, ' ', ','),
-		   t_str_replace(set->dms_master_ports, ' ', ','),
-		   &parsed.site, error_r) < 0) {
+	} else if (dms_master_settings_site(set, &parsed.site,
+					    error_r) < 0) {
 		/* the settings check refuses these first */
 	} else {
 		parsed.path = (char *)set->dms_master_path;

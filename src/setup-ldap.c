@@ -115,24 +115,16 @@ static int find_dn(struct setup_ldap *ldap, const char *name, char **dn_r,
 {
 	struct dms_ldap_result *result;
 	const struct dms_ldap_entry *entry;
-	const char *err;
-	char *filter, error[1024];
+	char error[1024];
 	int ret = 0;
 
 	*dn_r = NULL;
 	*present_r = 0;
-	if ((filter = dms_ldap_filter_expand(ldap->config.filter, name, false,
-					     &err)) == NULL) {
-		ldap_error(ldap, "%s", err);
-		return -1;
-	}
-	if (dms_ldap_conn_search(ldap->conn, filter, 2, &result, error,
-				 sizeof(error)) < 0) {
+	if (dms_ldap_conn_search_name(ldap->conn, name, &result, NULL, 0,
+				      error, sizeof(error)) < 0) {
 		ldap_error(ldap, "%s", error);
-		free(filter);
 		return -1;
 	}
-	free(filter);
 	if (dms_ldap_result_count(result) > 1) {
 		ldap_error(ldap, "master account '%s': %u LDAP entries (%s, "
 			   "%s): the module refuses it until one is left",
@@ -498,20 +490,12 @@ struct dms_store *setup_ldap_master_store(struct setup_ldap *ldap,
 	struct dms_ldap_result *result;
 	const struct dms_ldap_entry *entry;
 	struct dms_store *store = NULL;
-	const char *err;
-	char *filter, *line, error[1024];
+	char *line, error[1024];
 	int ret;
 
 	*ret_r = -1;
-	if ((filter = dms_ldap_filter_expand(ldap->config.filter, name, false,
-					     &err)) == NULL) {
-		ldap_error(ldap, "%s", err);
-		return NULL;
-	}
-	ret = dms_ldap_conn_search(ldap->conn, filter, 2, &result, error,
-				   sizeof(error));
-	free(filter);
-	if (ret < 0) {
+	if (dms_ldap_conn_search_name(ldap->conn, name, &result, NULL, 0,
+				      error, sizeof(error)) < 0) {
 		ldap_error(ldap, "%s", error);
 		return NULL;
 	}

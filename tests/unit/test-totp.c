@@ -50,6 +50,18 @@ START_TEST(test_totp_vectors)
 						&error), 0);
 	}
 	ck_assert_int_eq(dms_totp_check(SEED, "000000", 59, &step, &error), 0);
+	/* accepted only with the right password; no code is no match */
+	ck_assert_int_eq(dms_totp_accept(SEED, "287082", 59, true, &step,
+					 &error), 1);
+	ck_assert_int_eq(step, 1);
+	ck_assert_int_eq(dms_totp_accept(SEED, "287082", 59, false, &step,
+					 &error), 0);
+	ck_assert_int_eq(dms_totp_accept(SEED, "", 59, true, &step, &error),
+			 0);
+	ck_assert_int_eq(dms_totp_accept(SEED, "287083", 59, true, &step,
+					 &error), 0);
+	ck_assert_int_eq(dms_totp_accept("not base32!", "287082", 59, true,
+					 &step, &error), -1);
 	ck_assert_int_eq(dms_totp_check("not base32!", "287082", 59, &step,
 					&error), -1);
 }
