@@ -8,7 +8,8 @@
 #       (does nothing when ROOT is complete)
 #
 # The packages scripts/deps.sh installs (but clang: fuzzing stays on the
-# host), so that the whole test suite and scripts/demo.sh run in the root. A root made with another package list
+# host; and chromium: the webmail's one browser check runs on the host),
+# so that the whole test suite and scripts/demo.sh run in the root. A root made with another package list
 # is made again. SUITE (default trixie) may name Debian's testing suite,
 # forky, for the newest Dovecot 2.4.x: then only what the build and the
 # smoke test need (testing moves; the fewer packages, the fewer
@@ -21,7 +22,8 @@ if [ "$suite" = trixie ]; then
 dovecot-ldap,gcc,libc6-dev,make,autoconf,automake,libtool,pkg-config,\
 libcrypt-dev,libldap-dev,zlib1g-dev,liboath-dev,libqrencode-dev,check,python3,python3-pytest,sasl2-bin,procps,slapd,\
 ldap-utils,openssl,valgrind,build-essential,curl,iproute2,mount,debhelper,lintian,\
-dovecot-managesieved,dovecot-sieve,dovecot-submissiond,isync
+dovecot-managesieved,dovecot-sieve,dovecot-submissiond,isync,\
+roundcube-core,roundcube-sqlite3,roundcube-plugins,php-cli,postfix
 else
 	packages=dovecot-core,dovecot-dev,dovecot-imapd,dovecot-pop3d,gcc,\
 libc6-dev,make,autoconf,automake,libtool,pkg-config,libcrypt-dev,libldap-dev,zlib1g-dev,\

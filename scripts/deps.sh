@@ -10,7 +10,9 @@ libcrypt-dev libldap-dev zlib1g-dev liboath-dev libqrencode-dev sasl2-bin iprout
 [ "${1:-}" = --run ] || PACKAGES="$PACKAGES check
 python3 python3-pytest procps clang valgrind
 slapd ldap-utils dovecot-ldap openssl debhelper lintian dpkg-dev
-dovecot-managesieved dovecot-sieve dovecot-submissiond isync"
+dovecot-managesieved dovecot-sieve dovecot-submissiond isync
+roundcube-core roundcube-sqlite3 roundcube-plugins php-cli postfix
+chromium chromium-driver"
 
 missing=""
 for p in $PACKAGES; do

@@ -17,6 +17,10 @@ top=$(pwd)
 all_start=$(date +%s)
 work=$(mktemp -d /tmp/dms-run-all.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# what the tests leave to look at (the webmail's screenshot): kept after
+# the run, this run's only
+export DMS_TEST_OUTPUT=/tmp/dms-test-output
+rm -rf "$DMS_TEST_OUTPUT"
 
 # phase CHAIN NAME COMMAND...: run COMMAND, its output to CHAIN's log, and
 # one line with its wall time to the times file (and to the terminal)
@@ -131,6 +135,11 @@ summary() {
 }
 summary roots "Dovecot 2.4: build"
 summary host "Dovecot 2.3: integration tests"
+for f in "$DMS_TEST_OUTPUT"/*.png; do
+	if [ -f "$f" ]; then
+		echo "screenshot (webmail banner, headless Chromium): $f"
+	fi
+done
 if [ "$status" != 0 ]; then
 	echo "FAILED"
 	exit 1

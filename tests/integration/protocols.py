@@ -12,9 +12,10 @@ from dovecot_env import TIMEOUT, pick
 
 
 def services_conf(submission_port, relay_port, sieve_port=None):
-    """Dovecot's submission service (relaying to RELAY_PORT, a SmtpSink's)
-    and, with SIEVE_PORT, Pigeonhole's managesieve, beside imap and pop3,
-    on loopback: settings for the Dovecot under test."""
+    """Dovecot's submission service (relaying to RELAY_PORT, a SmtpSink's;
+    None: the relay set elsewhere) and, with SIEVE_PORT, Pigeonhole's
+    managesieve, beside imap and pop3, on loopback: settings for the
+    Dovecot under test."""
     listen = pick("address", "listen")
     text = "protocols = imap pop3 submission%s\n" % (
         " sieve" if sieve_port else "")
@@ -24,6 +25,8 @@ def services_conf(submission_port, relay_port, sieve_port=None):
     for service, name, port in listeners:
         text += ("service %s {\n  inet_listener %s {\n    %s = 127.0.0.1\n"
                  "    port = %d\n  }\n}\n" % (service, name, listen, port))
+    if relay_port is None:
+        return text
     return text + ("submission_relay_host = 127.0.0.1\n"
                    "submission_relay_port = %d\n" % relay_port)
 

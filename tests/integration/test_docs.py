@@ -279,6 +279,14 @@ COMMANDS = {
     "setup ... grant": ("synopsis", "tests/integration/test_grants.py"),
     "setup ... totp": ("synopsis", "tests/integration/test_totp.py"),
     "install -d -o root -g dovecot -m 770 /var/lib/dovecot-dms": RUN,
+    # contrib/roundcube: the packages the test command installs, and the
+    # install script the webmail tests install the plugin with
+    "apt-get install roundcube-core roundcube-sqlite3 roundcube-plugins "
+    "postfix": by("scripts/deps.sh", "roundcube-core roundcube-sqlite3 "
+                  "roundcube-plugins php-cli postfix"),
+    "sh contrib/roundcube/install.sh":
+        by("tests/integration/test_webmail.py",
+           'cmd = "sh contrib/roundcube/install.sh"'),
 }
 
 
