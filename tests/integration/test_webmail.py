@@ -428,11 +428,18 @@ def test_filters_listed_and_edited(stack):
     assert listed, resp.text[:1000] + stack["sub"].errors()
 
 
-def test_master_without_sieve_told_why(stack):
-    web, _ = login(stack["sub"], TARGET + "*reader")
+@pytest.mark.parametrize("master", ["reader", "auditor"])
+def test_master_without_sieve_told_why(stack, master):
+    """No sieve in dms_services, or read-only: Dovecot refuses the
+    ManageSieve login, and the filters page says why."""
+    web, _ = login(stack["sub"], TARGET + "*" + master)
     page = web.request({"_task": "settings",
                         "_action": "plugin.managesieve"})
     assert "may not use the filters" in page.text, page.text[:3000]
+    rule = {"reader": "services", "auditor": "read_only"}[master]
+    assert any(r.get("master") == master and r.get("service") == "sieve" and
+               r.get("result") == "refused" and r.get("rule") == rule
+               for r in stack["server"].audit_records())
 
 
 # -- a real browser ---------------------------------------------------------
