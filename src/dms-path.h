@@ -37,4 +37,10 @@ int dms_path_stat_check(const char *path, const struct stat *st,
 			const struct dms_path_trust *trust,
 			char *error, size_t error_size);
 
+/* Whether two stat() results show the same file unchanged, as far as
+   stat() tells: device, inode, size, mtime and ctime. A file replaced
+   (rename) or written in place differs; the files read at every login
+   (the store, grants, TOTP secrets) are read again only when it does. */
+bool dms_path_stat_unchanged(const struct stat *a, const struct stat *b);
+
 #endif

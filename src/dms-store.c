@@ -487,16 +487,6 @@ void dms_store_free(struct dms_store **_store)
 	free(store);
 }
 
-static bool stat_equal(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-		a->st_size == b->st_size &&
-		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-		a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-		a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 static int store_fail(struct dms_store *store, const char **error_r,
 		      const char *func)
 {
@@ -647,7 +637,7 @@ static int read_stable(struct dms_store *store, const char *path,
 		(void)close(fd);
 		if (ret < 0)
 			return -1;
-		if (stat_equal(st_r, &after))
+		if (dms_path_stat_unchanged(st_r, &after))
 			break;
 		buf_free(*buf_r, *len_r);
 		if (try == DMS_STORE_READ_TRIES) {
@@ -689,7 +679,7 @@ int dms_store_refresh(struct dms_store *store, dms_store_warning_t *warning,
 		data_free(&store->data);
 		return store_fail(store, error_r, "stat");
 	}
-	if (store->data != NULL && stat_equal(&st, &store->st))
+	if (store->data != NULL && dms_path_stat_unchanged(&st, &store->st))
 		return 0;
 
 	/* whatever happens next, the old contents are not used again */

@@ -52,16 +52,6 @@ static int file_fail(struct dms_trusted_file *f, const char *what,
 	return -1;
 }
 
-static bool stat_same(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-		a->st_size == b->st_size &&
-		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-		a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-		a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 int dms_trusted_file_refresh(struct dms_trusted_file *f,
 			     const char **error_r)
 {
@@ -83,7 +73,7 @@ int dms_trusted_file_refresh(struct dms_trusted_file *f,
 		f->have_st = false;
 		return 1;
 	}
-	if (f->usable && f->have_st && stat_same(&st, &f->st))
+	if (f->usable && f->have_st && dms_path_stat_unchanged(&st, &f->st))
 		return 0;
 	contents_drop(f);
 	f->usable = false;

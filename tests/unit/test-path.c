@@ -108,6 +108,34 @@ START_TEST(test_path_untrusted)
 }
 END_TEST
 
+START_TEST(test_path_stat_unchanged)
+{
+	char path[256], tmp[256];
+	struct stat a, b;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/s", dir);
+	f = fopen(path, "w");
+	fputs("one\n", f);
+	fclose(f);
+	ck_assert_int_eq(stat(path, &a), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert(dms_path_stat_unchanged(&a, &b));
+	/* the same size, another mtime: changed */
+	b.st_mtim.tv_nsec ^= 1;
+	ck_assert(!dms_path_stat_unchanged(&a, &b));
+	/* the same contents in a new file renamed over it: another inode */
+	snprintf(tmp, sizeof(tmp), "%s/s.tmp", dir);
+	f = fopen(tmp, "w");
+	fputs("one\n", f);
+	fclose(f);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert(!dms_path_stat_unchanged(&a, &b));
+	unlink(path);
+}
+END_TEST
+
 Suite *path_suite(void)
 {
 	Suite *s = suite_create("path");
@@ -116,6 +144,7 @@ Suite *path_suite(void)
 	tcase_add_unchecked_fixture(tc, path_setup, path_teardown);
 	tcase_add_test(tc, test_path_resolved);
 	tcase_add_test(tc, test_path_untrusted);
+	tcase_add_test(tc, test_path_stat_unchanged);
 	suite_add_tcase(s, tc);
 	return s;
 }
