@@ -5,37 +5,32 @@ import os
 import subprocess
 
 
-def test_bench_smoke():
+def run_smoke(script, banner, names):
+    """SCRIPT --smoke: it says BANNER and has a row for every scenario
+    in NAMES."""
     top = os.environ["DMS_TOP"]
-    p = subprocess.run(["/usr/bin/python3", os.path.join(top, "bench/bench.py"),
-                        "--smoke"], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(["/usr/bin/python3", os.path.join(top, script),
+                        "--smoke"], capture_output=True, text=True,
+                       timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "bench smoke: harness OK" in p.stdout
-    # every scenario answered
-    for name in ("a:", "b:", "c:", "a+blocking:", "b+blocking:", "d0:", "d1:", "d0p:", "d1p:",
-                 "e:"):
+    assert banner in p.stdout
+    for name in names:
         assert "| " + name in p.stdout, p.stdout
+
+
+def test_bench_smoke():
+    run_smoke("bench/bench.py", "bench smoke: harness OK",
+              ("a:", "b:", "c:", "a+blocking:", "b+blocking:", "d0:", "d1:",
+               "d0p:", "d1p:", "e:"))
 
 
 def test_sessions_bench_smoke():
     """bench/sessions.py: the session record's cost, side by side."""
-    top = os.environ["DMS_TOP"]
-    p = subprocess.run(["/usr/bin/python3",
-                        os.path.join(top, "bench/sessions.py"), "--smoke"],
-                       capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "sessions bench smoke: harness OK" in p.stdout
-    for name in ("none:", "summary:", "messages:", "owner:"):
-        assert "| " + name in p.stdout, p.stdout
+    run_smoke("bench/sessions.py", "sessions bench smoke: harness OK",
+              ("none:", "summary:", "messages:", "owner:"))
 
 
 def test_access_bench_smoke():
     """bench/access.py: what grants and TOTP add to a master login."""
-    top = os.environ["DMS_TOP"]
-    p = subprocess.run(["/usr/bin/python3",
-                        os.path.join(top, "bench/access.py"), "--smoke"],
-                       capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "access bench smoke: harness OK" in p.stdout
-    for name in ("plain:", "grant:", "totp:"):
-        assert "| " + name in p.stdout, p.stdout
+    run_smoke("bench/access.py", "access bench smoke: harness OK",
+              ("plain:", "grant:", "totp:"))

@@ -193,13 +193,23 @@ START_TEST(test_grant_check)
 }
 END_TEST
 
+/* a grants file of one LINE, as setup leaves it (0640) */
+static void write_grants(const char *path, const char *line)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(line, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+}
+
 START_TEST(test_grants_file)
 {
 	struct dms_path_trust trust = { geteuid(), getegid() };
 	char dir[256], path[300];
 	struct dms_grants *grants;
 	const char *error;
-	FILE *f;
 
 	test_tmpdir_make(dir, sizeof(dir), "/tmp/dms-grants.XXXXXX");
 	snprintf(path, sizeof(path), "%s/masters.cf.grants", dir);
@@ -208,11 +218,8 @@ START_TEST(test_grants_file)
 	ck_assert_int_eq(dms_grants_refresh(grants, &error), 1);
 	ck_assert_int_eq(dms_grants_refresh(grants, &error), 0);
 	ck_assert(dms_grants_usable(grants));
-	f = fopen(path, "w");
-	fputs(ID "|admin|boss@example.org|2027-01-01|2027-01-02|active|-|r\n",
-	      f);
-	fclose(f);
-	chmod(path, 0640);
+	write_grants(path, ID "|admin|boss@example.org|2027-01-01|2027-01-02|"
+		     "active|-|r\n");
 	ck_assert_int_eq(dms_grants_refresh(grants, &error), 1);
 	ck_assert_ptr_nonnull(dms_grants_find(grants, "admin",
 					      "boss@example.org", T0));
@@ -230,11 +237,8 @@ START_TEST(test_grants_file)
 	ck_assert(dms_grants_usable(grants));
 	/* revoked in a new file (as setup writes it): seen at once */
 	unlink(path);
-	f = fopen(path, "w");
-	fputs(ID "|admin|boss@example.org|2027-01-01|2027-01-02|revoked|-|r\n",
-	      f);
-	fclose(f);
-	chmod(path, 0640);
+	write_grants(path, ID "|admin|boss@example.org|2027-01-01|2027-01-02|"
+		     "revoked|-|r\n");
 	ck_assert_int_eq(dms_grants_refresh(grants, &error), 1);
 	ck_assert_ptr_null(dms_grants_find(grants, "admin",
 					   "boss@example.org", T0));
