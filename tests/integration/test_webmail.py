@@ -319,19 +319,17 @@ def test_webmail_cannot_send_from_another_address(stack):
     target's (the name changes, the address does not); a From typed
     around the form reaches Postfix, which refuses the envelope."""
     web, _ = login(stack["pf"], TARGET + "*admin")
-    save = web.request({"_task": "settings", "_action": "save-identity"}, {
-        "_token": web.token, "_iid": "1", "_name": "Changed Name",
-        "_email": "other@example.org", "_framed": "1"})
+    save = web.form("settings", "save-identity", {
+        "_iid": "1", "_name": "Changed Name", "_email": "other@example.org"})
     assert "Successfully saved" in save.text, save.text[:1000]
     ident = web.request({"_task": "settings", "_action": "edit-identity",
                          "_iid": "1", "_framed": "1"})
     assert 'value="Changed Name"' in ident.text
     assert "other@example.org" not in ident.text
     page, compose_id, _ = web.compose()
-    resp = web.request({"_task": "mail", "_action": "send"}, {
-        "_token": web.token, "_id": compose_id,
-        "_from": "other@example.org", "_to": OUTSIDE,
-        "_subject": "forged from", "_message": "x", "_framed": "1"})
+    resp = web.form("mail", "send", {
+        "_id": compose_id, "_from": "other@example.org", "_to": OUTSIDE,
+        "_subject": "forged from", "_message": "x"})
     assert not sent_ok(resp)
     assert "not owned by user " + TARGET in resp.text, resp.text[-1000:]
     assert message_to(stack["sink"], "forged from") is None
@@ -382,16 +380,14 @@ def test_read_only_master_reads_but_changes_nothing(stack):
 def test_read_only_master_changes_no_settings(stack):
     """Roundcube's own data of the owner: the plugin is what guards it."""
     web, _ = login(stack["sub"], TARGET + "*auditor")
-    resp = web.request({"_task": "settings", "_action": "save-prefs"}, {
-        "_token": web.token, "_section": "general",
-        "_timezone": "Europe/Paris", "_framed": "1"})
+    resp = web.form("settings", "save-prefs", {
+        "_section": "general", "_timezone": "Europe/Paris"})
     assert "Read-only master session" in resp.text, resp.text[:500]
     assert "Europe/Paris" not in stack["sub"].preferences(TARGET)
     # the control: the same request by a master that may change things
     web, _ = login(stack["sub"], TARGET + "*admin")
-    resp = web.request({"_task": "settings", "_action": "save-prefs"}, {
-        "_token": web.token, "_section": "general",
-        "_timezone": "Europe/Paris", "_framed": "1"})
+    resp = web.form("settings", "save-prefs", {
+        "_section": "general", "_timezone": "Europe/Paris"})
     assert "Successfully saved" in resp.text, resp.text[:1000]
     assert "Europe/Paris" in stack["sub"].preferences(TARGET)
 

@@ -93,11 +93,19 @@ def recipe(name):
         return f.read()
 
 
+def link_all_but(src, dst, name):
+    """Links in DST to everything in SRC but NAME."""
+    for path in glob.glob(os.path.join(src, "*")):
+        if os.path.basename(path) != name:
+            os.symlink(path, os.path.join(dst, os.path.basename(path)))
+
+
 class Roundcube:
     """Debian's Roundcube in the test's directory, served by `php -S`."""
 
-    def __init__(self, tmp, imap_port, smtp_port, sieve_port, extra=""):
+    def __init__(self, tmp, imap_port, smtp_port, sieve_port):
         self.rc = os.path.join(tmp, "roundcube")
+        self.db = os.path.join(self.rc, "db", "roundcube.db")
         self.port = free_port()
         self.url = "http://127.0.0.1:%d/" % self.port
         rc = self.rc
@@ -123,25 +131,21 @@ class Roundcube:
                                      smtp_port=smtp_port,
                                      sieve_port=sieve_port) +
                     recipe("roundcube-config.inc.php").replace(
-                        "<?php", "") + extra)
+                        "<?php", ""))
         # Debian's plugins, but managesieve without Debian's config file
         # (/etc/roundcube/plugins: it would set managesieve_host)
-        for path in glob.glob(os.path.join(ROUNDCUBE, "plugins", "*")):
-            name = os.path.basename(path)
-            if name != "managesieve":
-                os.symlink(path, os.path.join(rc, "plugins", name))
-        ms = os.path.join(rc, "plugins", "managesieve")
-        os.mkdir(ms)
-        for path in glob.glob(os.path.join(ROUNDCUBE, "plugins",
-                                           "managesieve", "*")):
-            if os.path.basename(path) != "config.inc.php":
-                os.symlink(path, os.path.join(ms, os.path.basename(path)))
+        plugins = os.path.join(ROUNDCUBE, "plugins")
+        link_all_but(plugins, os.path.join(rc, "plugins"), "managesieve")
+        os.mkdir(os.path.join(rc, "plugins", "managesieve"))
+        link_all_but(os.path.join(plugins, "managesieve"),
+                     os.path.join(rc, "plugins", "managesieve"),
+                     "config.inc.php")
         # the recipe's install step, as contrib/roundcube/README.md gives it
         self.install_out = subprocess.run(
             ["sh", os.path.join(TOP, "contrib", "roundcube", "install.sh"),
              os.path.join(rc, "plugins")], check=True, capture_output=True,
             text=True, timeout=TIMEOUT).stdout
-        db = sqlite3.connect(os.path.join(rc, "db", "roundcube.db"))
+        db = sqlite3.connect(self.db)
         with open(os.path.join(ROUNDCUBE, "SQL", "sqlite.initial.sql")) as f:
             db.executescript(f.read())
         db.close()
@@ -164,13 +168,8 @@ class Roundcube:
 
     def errors(self):
         """Roundcube's error log and the web server's."""
-        text = ""
-        for name in ("errors.log", "php-server.log"):
-            path = os.path.join(self.rc, "logs", name)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    text += f.read()
-        return text
+        return "".join(self.log_lines("errors.log") +
+                       self.log_lines("php-server.log"))
 
     def log_lines(self, name):
         """The lines of a log of Roundcube's (its log directory)."""
@@ -181,12 +180,13 @@ class Roundcube:
             return f.readlines()
 
     def refusals(self):
-        """The plugin's log lines of refused read-only actions."""
+        """The plugin's log lines of refusals: actions refused to a
+        read-only master, sessions Dovecot ended."""
         return [line for line in self.log_lines("dms_master.log")
                 if "refused" in line]
 
     def _query(self, sql, args=()):
-        db = sqlite3.connect(os.path.join(self.rc, "db", "roundcube.db"))
+        db = sqlite3.connect(self.db)
         try:
             return db.execute(sql, args).fetchall()
         finally:
@@ -266,12 +266,18 @@ class WebmailSession:
         return self.request({"_task": "mail", "_action": "show",
                              "_uid": uid, "_mbox": mbox})
 
-    def action(self, task, action, data, get=None):
+    def action(self, task, action, data):
         """An AJAX POST, as Roundcube's JavaScript sends one."""
-        query = {"_task": task, "_action": action}
-        query.update(get or {})
-        data = dict(data, _remote=1, _token=self.token)
-        return self.request(query, data, ajax=True)
+        return self.request({"_task": task, "_action": action},
+                            dict(data, _remote=1, _token=self.token),
+                            ajax=True)
+
+    def form(self, task, action, data):
+        """A form's POST into a frame, as Roundcube's pages send one
+        (task, action and token in hidden fields too)."""
+        return self.request({"_task": task, "_action": action},
+                            dict(data, _task=task, _action=action,
+                                 _token=self.token, _framed="1"))
 
     def compose(self):
         page = self.request({"_task": "mail", "_action": "compose"})
@@ -286,13 +292,10 @@ class WebmailSession:
         page, compose_id, identity = self.compose()
         if compose_id is None:
             return page
-        return self.request(
-            {"_task": "mail", "_action": "send"},
-            {"_token": self.token, "_task": "mail", "_action": "send",
-             "_id": compose_id, "_from": identity, "_to": to,
-             "_subject": subject, "_message": body, "_is_html": "0",
-             "_charset": "UTF-8", "_priority": "0", "_store_target": "Sent",
-             "_framed": "1"})
+        return self.form("mail", "send", {
+            "_id": compose_id, "_from": identity, "_to": to,
+            "_subject": subject, "_message": body, "_is_html": "0",
+            "_charset": "UTF-8", "_priority": "0", "_store_target": "Sent"})
 
 
 # -- Postfix -----------------------------------------------------------------

@@ -90,7 +90,7 @@ class dms_master extends rcube_plugin
     public function authenticate($args)
     {
         unset($_SESSION['dms_master'], $_SESSION['dms_master_read_only']);
-        $sep = (string) $this->rc->config->get('dms_master_separator', '*');
+        $sep = $this->separator();
         $pos = $sep === '' ? false : strpos($args['user'], $sep);
 
         if ($pos !== false) {
@@ -103,24 +103,29 @@ class dms_master extends rcube_plugin
                 // IMAP login failed (storage_connect); until then
                 // Roundcube's own
                 $args['error'] = 'dms_master.loginfailed';
-                $this->set_text('loginfailed', $this->rc->gettext('loginfailed'));
+                $this->set_text('dms_master.loginfailed', $this->rc->gettext('loginfailed'));
             }
         }
 
         return $args;
     }
 
-    private function set_text($name, $text)
+    /** LABEL's text from now on, this plugin's or another's. */
+    private function set_text($label, $text)
     {
-        $this->rc->load_language(null, [], ['dms_master.' . $name => $text]);
+        $this->rc->load_language(null, [], [$label => $text]);
+    }
+
+    private function separator()
+    {
+        return (string) $this->rc->config->get('dms_master_separator', '*');
     }
 
     private function login_name($user)
     {
         $master = $this->master();
 
-        return $master === null ? $user
-            : $user . $this->rc->config->get('dms_master_separator', '*') . $master;
+        return $master === null ? $user : $user . $this->separator() . $master;
     }
 
     public function storage_connect($args)
@@ -170,12 +175,12 @@ class dms_master extends rcube_plugin
 
         if ($conn && $conn->errornum < -1) {
             // no answer from the server at all
-            $this->set_text('loginfailed', $this->rc->gettext('storageerror'));
+            $this->set_text('dms_master.loginfailed', $this->rc->gettext('storageerror'));
         }
         else if ($conn && $conn->resultcode == 'AUTHORIZATIONFAILED') {
             $reason = preg_replace('/^.*\[AUTHORIZATIONFAILED\]\s*/s', '', (string) $conn->result);
             // a message's text is HTML: the server's words are quoted
-            $this->set_text('loginfailed', $this->gettext([
+            $this->set_text('dms_master.loginfailed', $this->gettext([
                 'name' => 'loginrefused', 'vars' => ['reason' => rcube::Q(trim($reason))]]));
         }
     }
@@ -215,8 +220,7 @@ class dms_master extends rcube_plugin
         if ($this->master() !== null) {
             $args['user'] = $this->login_name($args['user']);
             // shown only if Dovecot refuses the master over ManageSieve
-            $this->rc->load_language(null, [], [
-                'managesieve.filterconnerror' => $this->gettext('nosieve')]);
+            $this->set_text('managesieve.filterconnerror', $this->gettext('nosieve'));
         }
 
         return $args;
